@@ -1,0 +1,149 @@
+// HTTP side of the Upstash REST protocol: routes, bearer auth, status codes, reply bodies.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  BadRequest,
+  type CommandArgs,
+  errorJson,
+  type Outcome,
+  outcomeJson,
+  outcomesJson,
+  parseBatch,
+  parseSingle,
+} from "./encoding.ts";
+import { type RedisExecutor, RedisUnavailable } from "./executor.ts";
+import { refusal } from "./policy.ts";
+
+/** Upstash's request size limit (free and pay-as-you-go plans). */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const ROUTES = new Set(["/", "/pipeline", "/multi-exec"]);
+
+export interface RequestInfo {
+  path: string;
+  commands: unknown[][];
+}
+
+export interface HandlerOptions {
+  token: string;
+  executor: RedisExecutor;
+  onRequest?: (info: RequestInfo) => void;
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/** Constant-time check of `Authorization: Bearer <token>` (digests make the lengths equal). */
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer (.*)$/i.exec(header ?? "");
+  if (!match) return false;
+  return timingSafeEqual(digest(match[1] ?? ""), expected);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "ERR max request size exceeded");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** `POST /`: one command; a failed or refused command is a 400. */
+async function single(
+  body: string,
+  base64: boolean,
+  opts: HandlerOptions,
+): Promise<[number, string]> {
+  const command = parseSingle(body);
+  opts.onRequest?.({ path: "/", commands: [command] });
+  const refused = refusal(command);
+  const outcome = refused ? { error: refused } : await opts.executor.run(command);
+  return ["error" in outcome ? 400 : 200, outcomeJson(outcome, base64)];
+}
+
+/** `POST /pipeline`: every command runs; errors are per item and the status stays 200. */
+async function pipeline(
+  body: string,
+  base64: boolean,
+  opts: HandlerOptions,
+): Promise<[number, string]> {
+  const commands = parseBatch(body);
+  opts.onRequest?.({ path: "/pipeline", commands });
+  const runnable: CommandArgs[] = [];
+  const outcomes: Array<Outcome | undefined> = commands.map((command) => {
+    const refused = refusal(command);
+    if (refused) return { error: refused };
+    runnable.push(command);
+    return undefined;
+  });
+  const ran = await opts.executor.pipeline(runnable);
+  let next = 0;
+  const merged = outcomes.map((o) => o ?? ran[next++]!);
+  return [200, outcomesJson(merged, base64)];
+}
+
+/** `POST /multi-exec`: atomic; a transaction Redis discarded as a whole is one 400 error. */
+async function multiExec(
+  body: string,
+  base64: boolean,
+  opts: HandlerOptions,
+): Promise<[number, string]> {
+  const commands = parseBatch(body);
+  opts.onRequest?.({ path: "/multi-exec", commands });
+  const refused = commands.map(refusal).find((r) => r !== undefined);
+  if (refused) return [400, errorJson(refused)];
+  const result = await opts.executor.transaction(commands);
+  if (!Array.isArray(result)) return [400, errorJson(result.error)];
+  return [200, outcomesJson(result, base64)];
+}
+
+export function createHandler(
+  opts: HandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const expectedToken = digest(opts.token);
+  const routes = { "/": single, "/pipeline": pipeline, "/multi-exec": multiExec };
+
+  return async (req, res) => {
+    try {
+      const path = new URL(req.url ?? "/", "http://local").pathname;
+      if (!ROUTES.has(path)) throw new HttpError(404, `ERR unknown route ${path}`);
+      if (req.method !== "POST") {
+        res.setHeader("allow", "POST");
+        throw new HttpError(405, `ERR method ${req.method} not allowed, use POST`);
+      }
+      if (!authorized(req.headers.authorization, expectedToken)) {
+        throw new HttpError(401, "ERR unauthorized: missing or wrong bearer token");
+      }
+      // Upstash-Encoding: base64 asks for every string in the result as base64 of its bytes.
+      const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
+      const body = await readBody(req);
+      const [status, json] = await routes[path as keyof typeof routes](body, base64, opts);
+      send(res, status, json);
+    } catch (err) {
+      if (err instanceof HttpError) send(res, err.status, errorJson(err.message));
+      else if (err instanceof BadRequest) send(res, 400, errorJson(err.message));
+      else if (err instanceof RedisUnavailable) send(res, 503, errorJson(err.message));
+      else send(res, 500, errorJson(`ERR local-upstash internal error: ${(err as Error).message}`));
+    }
+  };
+}
