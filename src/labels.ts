@@ -1,0 +1,75 @@
+// A series is named by its label values in labelNames order, encoded as a JSON array. The same
+// string is the in-memory batch key and the Redis hash field, so a flush re-encodes nothing.
+// Missing labels are stored as "" — Prometheus treats an empty label value as an absent label.
+
+import type { LabelValues } from "./types.ts";
+
+export const NO_LABELS_KEY = "[]";
+
+export class LabelSet<T extends string> {
+  readonly metric: string;
+  readonly names: readonly T[];
+  private readonly known: ReadonlySet<string>;
+
+  constructor(metric: string, names: readonly T[]) {
+    this.metric = metric;
+    this.names = names;
+    this.known = new Set(names);
+  }
+
+  keyOf(labels: LabelValues<T>): string {
+    for (const name in labels) {
+      if (!this.known.has(name)) {
+        throw new Error(
+          `Added label "${name}" is not included in initial labelset for ${this.metric}`,
+        );
+      }
+    }
+    const names = this.names;
+    if (names.length === 0) return NO_LABELS_KEY;
+    const values = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const v = labels[names[i]!];
+      values[i] = v === undefined ? "" : checkValue(this.metric, v);
+    }
+    return JSON.stringify(values);
+  }
+
+  keyOfPositional(values: readonly unknown[]): string {
+    if (values.length !== this.names.length) {
+      throw new Error(
+        `Invalid number of label values for ${this.metric}: expected ${this.names.length}, got ${values.length}`,
+      );
+    }
+    return values.length === 0
+      ? NO_LABELS_KEY
+      : JSON.stringify(values.map((v) => checkValue(this.metric, v)));
+  }
+
+  /** labels("a", "b") or labels({ x: "a" }) — prom-client accepts both. */
+  keyOfArgs(args: readonly unknown[]): string {
+    const first = args[0];
+    if (args.length === 1 && typeof first === "object" && first !== null) {
+      return this.keyOf(first as LabelValues<T>);
+    }
+    return this.keyOfPositional(args);
+  }
+}
+
+function checkValue(metric: string, v: unknown): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  throw new TypeError(`Label value of ${metric} must be a string or number, got ${typeof v}`);
+}
+
+/** Inverse of the key encoding; tolerant of keys written by an older label schema. */
+export function valuesOfKey(key: string, width: number): string[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(key);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== width) return undefined;
+  return parsed.map(String);
+}

@@ -1,0 +1,191 @@
+import { type BatchBuilder, num } from "../batch.ts";
+import { DEFAULT_BUCKETS } from "../buckets.ts";
+import { valuesOfKey } from "../labels.ts";
+import type { LabelValues, Sample } from "../types.ts";
+import { validateBuckets, validateFinite } from "../validation.ts";
+import { Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+
+export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
+  buckets?: readonly number[];
+}
+
+export interface HistogramChild {
+  observe(value: number): void;
+  startTimer(): () => number;
+}
+
+/** Per-series deltas: counts[i] for bucket i (non-cumulative; the last one is +Inf), and the sum. */
+interface Pending {
+  counts: number[];
+  sum: number;
+}
+
+// Redis fields of a histogram series (in the metric's sums hash): "le:<bound>" + key holds the
+// observations that fell in that bucket alone, "sum" + key the sum. _count is their total, so
+// it can never disagree with the +Inf bucket.
+const SUM = "sum";
+const LE = "le:";
+const INF = "+Inf";
+
+export class Histogram<T extends string = string> extends Metric<T> {
+  readonly type = "histogram" as const;
+  readonly upperBounds: readonly number[];
+  private readonly bucketTags: readonly string[];
+  private readonly bucketIndex: ReadonlyMap<string, number>;
+  private pending = new Map<string, Pending>();
+  private deletes: string[] = [];
+  private resetPending = false;
+  private updates = 0;
+
+  constructor(config: HistogramConfiguration<T>) {
+    super(config, ["le"]);
+    this.upperBounds = Object.freeze(validateBuckets(this.name, config.buckets ?? DEFAULT_BUCKETS));
+    this.bucketTags = [...this.upperBounds.map((b) => LE + String(b)), LE + INF];
+    this.bucketIndex = new Map(this.bucketTags.map((tag, i) => [tag, i]));
+  }
+
+  observe(labels: LabelValues<T> | number, value?: number): void {
+    const [key, v] = this.keyAndValue(labels, value, Number.NaN);
+    this.record(key, v);
+  }
+
+  labels(...args: (string | number)[] | [LabelValues<T>]): HistogramChild {
+    const key = this.labelSet.keyOfArgs(args);
+    return {
+      observe: (v: number) => this.record(key, v),
+      startTimer: () => this.timer(key),
+    };
+  }
+
+  /** Returns a function that observes the seconds elapsed (labels may be added at the end). */
+  startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
+    const start = performance.now();
+    return (endLabels) => {
+      const seconds = (performance.now() - start) / 1000;
+      this.record(this.labelSet.keyOf({ ...labels, ...endLabels } as LabelValues<T>), seconds);
+      return seconds;
+    };
+  }
+
+  /** Makes the series appear with zero counts (prom-client's `zero`). */
+  zero(labels: LabelValues<T>): void {
+    this.entry(this.labelSet.keyOf(labels));
+  }
+
+  remove(...args: (string | number)[] | [LabelValues<T>]): void {
+    const key = this.labelSet.keyOfArgs(args);
+    this.pending.delete(key);
+    for (const tag of this.bucketTags) this.deletes.push(tag + key);
+    this.deletes.push(SUM + key);
+  }
+
+  reset(): void {
+    this.pending.clear();
+    this.deletes = [];
+    this.resetPending = true;
+  }
+
+  private timer(key: string): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = (performance.now() - start) / 1000;
+      this.record(key, seconds);
+      return seconds;
+    };
+  }
+
+  private entry(key: string): Pending {
+    let e = this.pending.get(key);
+    if (e === undefined) {
+      e = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0 };
+      this.pending.set(key, e);
+    }
+    return e;
+  }
+
+  private record(key: string, v: number): void {
+    validateFinite(this.name, v);
+    const bounds = this.upperBounds;
+    let i = 0;
+    while (i < bounds.length && v > bounds[i]!) i++;
+    const e = this.entry(key);
+    e.counts[i]!++;
+    e.sum += v;
+    this.updates++;
+  }
+
+  pendingSeries(): number {
+    return this.pending.size;
+  }
+
+  drain(batch: BatchBuilder): void {
+    if (this.pending.size === 0 && this.deletes.length === 0 && !this.resetPending) return;
+    const increments: string[] = [];
+    for (const [key, e] of this.pending) {
+      increments.push(SUM + key, num(e.sum));
+      for (let i = 0; i < e.counts.length; i++) {
+        if (e.counts[i] !== 0) increments.push(this.bucketTags[i] + key, num(e.counts[i]!));
+      }
+    }
+    batch.batch.v.push([this.name, this.resetPending ? 1 : 0, this.deletes, increments]);
+    batch.updates += this.updates;
+    this.updates = 0;
+    this.pending = new Map();
+    this.deletes = [];
+    this.resetPending = false;
+  }
+
+  readSpec(): ReadSpec {
+    return { kind: "sums" };
+  }
+
+  collect(raw: unknown): Sample[] {
+    const fields = pairs(raw);
+    const series = new Map<string, Pending>();
+    const slot = (key: string): Pending => {
+      let s = series.get(key);
+      if (!s) {
+        s = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0 };
+        series.set(key, s);
+      }
+      return s;
+    };
+    for (let i = 0; i < fields.length; i += 2) {
+      const field = fields[i]!;
+      const cut = field.indexOf("[");
+      if (cut < 0) continue;
+      const tag = field.slice(0, cut);
+      const value = Number(fields[i + 1]);
+      if (tag === SUM) slot(field.slice(cut)).sum += value;
+      else if (tag.startsWith(LE)) slot(field.slice(cut)).counts[this.bucketOf(tag)]! += value;
+    }
+    if (series.size === 0 && this.labelNames.length === 0) slot("[]");
+    const samples: Sample[] = [];
+    for (const [key, s] of series) {
+      const values = valuesOfKey(key, this.labelNames.length);
+      if (!values) continue;
+      let cumulative = 0;
+      for (let i = 0; i < s.counts.length; i++) {
+        cumulative += s.counts[i]!;
+        const le = i < this.upperBounds.length ? String(this.upperBounds[i]) : INF;
+        samples.push({ suffix: "_bucket", values, extra: ["le", le], value: cumulative });
+      }
+      samples.push({ suffix: "_sum", values, value: s.sum });
+      samples.push({ suffix: "_count", values, value: cumulative });
+    }
+    return samples;
+  }
+
+  /**
+   * Index of the bucket a stored "le:<bound>" field belongs to. Normally an exact match; a bound
+   * from an older bucket layout goes to the smallest current bucket that still contains it, so
+   * buckets stay cumulative and _count stays right after a bucket change.
+   */
+  private bucketOf(tag: string): number {
+    const exact = this.bucketIndex.get(tag);
+    if (exact !== undefined) return exact;
+    const bound = Number(tag.slice(LE.length));
+    const i = this.upperBounds.findIndex((b) => bound <= b);
+    return i < 0 ? this.upperBounds.length : i;
+  }
+}

@@ -1,0 +1,70 @@
+import type { BatchBuilder } from "../batch.ts";
+import { LabelSet } from "../labels.ts";
+import type { Registry } from "../registry.ts";
+import { globalRegistry } from "../registry.ts";
+import type { LabelValues, MetricType, Sample } from "../types.ts";
+import { validateHelp, validateLabelNames, validateMetricName } from "../validation.ts";
+
+export interface MetricConfiguration<T extends string> {
+  name: string;
+  help: string;
+  labelNames?: readonly T[];
+  /** Registries to register with; defaults to the global `register`. `[]` registers nowhere. */
+  registers?: Registry[];
+}
+
+/** What a scrape must read for one metric; the store knows how (see store/scripts.ts). */
+export type ReadSpec =
+  | { kind: "sums" }
+  | { kind: "gauge" }
+  | { kind: "summary"; sliceMs: number; slices: number };
+
+/**
+ * Name, help and label handling shared by all metric types. A metric keeps only the deltas
+ * recorded since the last flush (gauges: this instance's current values); `drain` moves them
+ * into the flush batch and `collect` turns what a scrape read from Redis into samples.
+ */
+export abstract class Metric<T extends string = string> {
+  abstract readonly type: MetricType;
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly T[];
+  protected readonly labelSet: LabelSet<T>;
+
+  constructor(config: MetricConfiguration<T>, reservedLabels: readonly string[] = []) {
+    if (typeof config !== "object" || config === null) {
+      throw new TypeError("Metric configuration must be an object");
+    }
+    validateMetricName(config.name);
+    validateHelp(config.name, config.help);
+    this.name = config.name;
+    this.help = config.help;
+    this.labelNames = validateLabelNames(config.name, config.labelNames, reservedLabels) as T[];
+    this.labelSet = new LabelSet(this.name, this.labelNames);
+    for (const registry of config.registers ?? [globalRegistry()]) registry.registerMetric(this);
+  }
+
+  /** inc(labels, v) / inc(v) / inc(): split the overloaded arguments prom-client accepts. */
+  protected keyAndValue(
+    a: LabelValues<T> | number | undefined,
+    b: number | undefined,
+    fallback: number,
+  ): [key: string, value: number] {
+    if (typeof a === "object" && a !== null) return [this.labelSet.keyOf(a), b ?? fallback];
+    return [this.labelSet.keyOf({}), a ?? fallback];
+  }
+
+  /** Number of distinct series with pending data (for bounds and accounting). */
+  abstract pendingSeries(): number;
+  /** Moves pending data into the batch and forgets it. */
+  abstract drain(batch: BatchBuilder, nowMs: number): void;
+  /** What the scrape script must read for this metric. */
+  abstract readSpec(): ReadSpec;
+  /** Turns what the scrape read into samples. */
+  abstract collect(raw: unknown, nowMs: number): Sample[];
+}
+
+/** Flat [field, value, field, value, …] as HGETALL returns it, tolerant of cjson's `{}` for []. */
+export function pairs(raw: unknown): string[] {
+  return Array.isArray(raw) ? (raw as string[]) : [];
+}

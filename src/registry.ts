@@ -1,0 +1,241 @@
+import { BatchBuilder } from "./batch.ts";
+import {
+  negotiateContentType,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from "./exposition/content-type.ts";
+import { render } from "./exposition/render.ts";
+import type { Metric } from "./metrics/metric.ts";
+import { RedisStore } from "./store/redis-store.ts";
+import type { MetricFamily, RedisClient } from "./types.ts";
+
+export interface RegistryOptions {
+  /** An @upstash/redis client; may also be attached later with setRedis(). */
+  redis?: RedisClient;
+  /** Namespace of every key in Redis, so apps sharing a database never meet. Default "prom". */
+  prefix?: string;
+  /** Names this isolate/process in gauge keys. Default: random, made on first flush. */
+  instanceId?: string;
+  /** Called with every flush failure. Default: console.error. */
+  onError?: (error: unknown) => void;
+}
+
+/** What flushes did, for self-monitoring and tests. */
+export interface FlushStats {
+  flushes: number;
+  failedFlushes: number;
+  droppedUpdates: number;
+}
+
+export class Registry {
+  static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
+  static readonly OPENMETRICS_CONTENT_TYPE = OPENMETRICS_CONTENT_TYPE;
+
+  readonly prefix: string;
+  readonly stats: FlushStats = { flushes: 0, failedFlushes: 0, droppedUpdates: 0 };
+  private readonly metricsByName = new Map<string, Metric>();
+  private store: RedisStore | undefined;
+  private defaultLabels: Record<string, string> = {};
+  private type: string = PROMETHEUS_CONTENT_TYPE;
+  private instance: string | undefined;
+  private readonly onError: (error: unknown) => void;
+  private inflight: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+
+  constructor(options: RegistryOptions = {}) {
+    const prefix = options.prefix ?? "prom";
+    if (!prefix || /[{}]/.test(prefix)) {
+      throw new Error(`Invalid registry prefix ${JSON.stringify(prefix)}: non-empty, no braces`);
+    }
+    this.prefix = prefix;
+    this.instance = options.instanceId;
+    this.onError = options.onError ?? defaultOnError;
+    if (options.redis) this.setRedis(options.redis);
+  }
+
+  /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */
+  setRedis(redis: RedisClient): void {
+    this.store = new RedisStore(redis, this.prefix);
+  }
+
+  get hasRedis(): boolean {
+    return this.store !== undefined;
+  }
+
+  get contentType(): string {
+    return this.type;
+  }
+
+  setContentType(type: string): void {
+    if (type !== PROMETHEUS_CONTENT_TYPE && type !== OPENMETRICS_CONTENT_TYPE) {
+      throw new Error(`Content type ${type} is unsupported`);
+    }
+    this.type = type;
+  }
+
+  /** This isolate's id in gauge keys (random, made lazily: Workers forbid randomness at startup). */
+  get instanceId(): string {
+    this.instance ??= randomId();
+    return this.instance;
+  }
+
+  registerMetric(metric: Metric): void {
+    const existing = this.metricsByName.get(metric.name);
+    if (existing !== undefined && existing !== metric) {
+      throw new Error(`A metric with the name ${metric.name} has already been registered.`);
+    }
+    this.metricsByName.set(metric.name, metric);
+  }
+
+  getSingleMetric(name: string): Metric | undefined {
+    return this.metricsByName.get(name);
+  }
+
+  getMetricsAsArray(): Metric[] {
+    return [...this.metricsByName.values()];
+  }
+
+  removeSingleMetric(name: string): void {
+    this.metricsByName.delete(name);
+  }
+
+  clear(): void {
+    this.metricsByName.clear();
+    this.defaultLabels = {};
+  }
+
+  setDefaultLabels(labels: Record<string, string | number>): void {
+    this.defaultLabels = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
+  }
+
+  /** Deletes every metric's stored values for all instances on the next flush. */
+  resetMetrics(): void {
+    for (const m of this.metricsByName.values()) (m as { reset?: () => void }).reset?.();
+  }
+
+  /**
+   * Sends every pending delta in one request. Never rejects because Redis failed: failures go
+   * to `onError` and `stats`. A flush called while one is under way joins a single follow-up
+   * flush, so concurrent requests in one isolate share requests.
+   */
+  flush(): Promise<void> {
+    if (this.inflight === undefined) {
+      const run: Promise<void> = this.flushNow().finally(() => {
+        if (this.inflight === run) this.inflight = undefined;
+      });
+      this.inflight = run;
+      return run;
+    }
+    this.queued ??= this.inflight.then(() => {
+      this.queued = undefined;
+      return this.flush();
+    });
+    return this.queued;
+  }
+
+  private async flushNow(): Promise<void> {
+    const now = Date.now();
+    const builder = new BatchBuilder();
+    for (const m of this.metricsByName.values()) m.drain(builder, now);
+    if (builder.isEmpty) return;
+    if (this.store === undefined) {
+      this.stats.droppedUpdates += builder.updates;
+      throw new Error(
+        "prometheus-upstash: this registry has no Redis client; pass { redis } or call setRedis()",
+      );
+    }
+    this.stats.flushes++;
+    try {
+      await this.store.write(builder.batch, randomId(), this.instanceId);
+    } catch (error) {
+      this.stats.failedFlushes++;
+      this.stats.droppedUpdates += builder.updates;
+      for (const m of this.metricsByName.values()) {
+        (m as { markUnwritten?: () => void }).markUnwritten?.();
+      }
+      this.onError(error);
+    }
+  }
+
+  /** Reads the global values of every metric in one request and renders them. */
+  async metrics(contentType: string = this.type): Promise<string> {
+    const families = await this.collect();
+    return render(
+      families,
+      contentType === OPENMETRICS_CONTENT_TYPE ? "openmetrics" : "text",
+      this.defaultLabels,
+    );
+  }
+
+  async getSingleMetricAsString(name: string): Promise<string> {
+    const metric = this.metricsByName.get(name);
+    if (!metric) throw new Error(`No metric named ${name}`);
+    return render(await this.collect([metric]), "text", this.defaultLabels);
+  }
+
+  /** prom-client's JSON shape, with global values. */
+  async getMetricsAsJSON(): Promise<MetricJSON[]> {
+    const families = await this.collect();
+    return families.map((f) => ({
+      name: f.name,
+      help: f.help,
+      type: f.type,
+      aggregator: "sum",
+      values: f.samples.map((s) => {
+        const labels: Record<string, string> = { ...this.defaultLabels };
+        f.labelNames.forEach((n, i) => {
+          if (s.values[i]) labels[n] = s.values[i]!;
+        });
+        if (s.extra) labels[s.extra[0]] = s.extra[1];
+        return { value: s.value, labels, ...(s.suffix ? { metricName: f.name + s.suffix } : {}) };
+      }),
+    }));
+  }
+
+  private async collect(metrics = this.getMetricsAsArray()): Promise<MetricFamily[]> {
+    if (this.store === undefined) {
+      throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
+    }
+    const raw = await this.store.read(metrics);
+    const now = Date.now();
+    return metrics.map((m, i) => ({
+      name: m.name,
+      help: m.help,
+      type: m.type,
+      labelNames: m.labelNames,
+      samples: m.collect(raw[i], now),
+    }));
+  }
+}
+
+export interface MetricJSON {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+  values: { value: number; labels: Record<string, string>; metricName?: string }[];
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function defaultOnError(error: unknown): void {
+  console.error(
+    "prometheus-upstash: flush failed:",
+    error instanceof Error ? error.message : error,
+  );
+}
+
+let defaultRegistry: Registry | undefined;
+
+/** The global registry metrics join when they name no `registers`. */
+export function globalRegistry(): Registry {
+  defaultRegistry ??= new Registry();
+  return defaultRegistry;
+}
+
+export { negotiateContentType };

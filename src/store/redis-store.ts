@@ -1,0 +1,59 @@
+import type { Batch } from "../batch.ts";
+import type { ReadSpec } from "../metrics/metric.ts";
+import type { RedisClient } from "../types.ts";
+import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.ts";
+
+/** How long a batch id is remembered, so a retried batch is applied once (seconds). */
+export const BATCH_ID_TTL_SECONDS = 3600;
+
+type Script = ReturnType<RedisClient["createScript"]>;
+
+/**
+ * The only place that knows key names and speaks to Redis: a batch becomes one EVALSHA (EVAL
+ * when the script is not cached yet), a scrape is one EVALSHA of the read script.
+ */
+export class RedisStore {
+  private readonly base: string;
+  private readonly writer: Script;
+  private readonly reader: Script;
+
+  constructor(redis: RedisClient, prefix: string) {
+    this.base = `{${prefix}}`;
+    this.writer = redis.createScript(WRITE_SCRIPT);
+    this.reader = redis.createScript(READ_SCRIPT);
+  }
+
+  /** Applies the batch once; resolves false when this batch id had been applied already. */
+  async write(batch: Batch, batchId: string, instanceId: string): Promise<boolean> {
+    const applied = await this.writer.exec(
+      [this.base],
+      [batchId, String(BATCH_ID_TTL_SECONDS), instanceId, JSON.stringify(batch)],
+    );
+    return Number(applied) === 1;
+  }
+
+  /** Reads what each metric's spec asks for; the result lines up with `specs`. */
+  async read(metrics: readonly { name: string; readSpec(): ReadSpec }[]): Promise<unknown[]> {
+    const args = metrics.map((m) => specArg(m.name, m.readSpec()));
+    if (args.length === 0) return [];
+    const reply: unknown = await this.reader.exec([this.base], args);
+    // With automaticDeserialization on, the client has already parsed the JSON string.
+    const parsed = typeof reply === "string" ? JSON.parse(reply) : reply;
+    if (!Array.isArray(parsed) && !(typeof parsed === "object" && parsed !== null)) {
+      throw new Error(`Unexpected scrape reply from Redis: ${typeof reply}`);
+    }
+    // cjson encodes an empty table as {}; an array of one entry per metric otherwise.
+    return metrics.map((_, i) => (Array.isArray(parsed) ? parsed[i] : undefined));
+  }
+}
+
+function specArg(name: string, spec: ReadSpec): string {
+  switch (spec.kind) {
+    case "sums":
+      return `v:${name}`;
+    case "gauge":
+      return `g:${name}`;
+    case "summary":
+      return `s:${name}:${spec.sliceMs}:${spec.slices}`;
+  }
+}

@@ -1,0 +1,90 @@
+// The two Lua scripts are the whole Redis side of the library: one call per flush, one per
+// scrape. Key schema (all in one cluster hash slot thanks to the {prefix} hash tag):
+//
+//   {P}:v:<metric>               HASH  global sums: counter series, histogram "le:<b>"/"sum"
+//                                      fields, summary "sum"/"count" fields (field = tag + key)
+//   {P}:g:<metric>:<instance>    HASH  one instance's gauge values; PEXPIRE = gauge expire
+//   {P}:gi:<metric>              ZSET  instance → deadline (ms, server clock) of its gauge key
+//   {P}:batch:<id>               STRING  marks a batch as applied (idempotent retries)
+//
+// <key> is the JSON array of label values; <instance> is a random id per isolate/process.
+// Redis 7.0 is enough (no HEXPIRE). Keys are built inside the scripts from KEYS[1], which is
+// fine on Redis Cluster because every key shares KEYS[1]'s hash tag.
+
+/**
+ * KEYS[1] = "{P}"; ARGV = batch id ("" = not idempotent), batch-id TTL seconds, instance id,
+ * batch JSON (see batch.ts). Returns 1 when applied, 0 when this batch id was applied before.
+ */
+export const WRITE_SCRIPT = `
+local base = KEYS[1]
+if ARGV[1] ~= '' then
+  if not redis.call('SET', base .. ':batch:' .. ARGV[1], '1', 'NX', 'EX', ARGV[2]) then
+    return 0
+  end
+end
+local batch = cjson.decode(ARGV[4])
+local instance = ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local function each_chunk(list, fn)
+  -- unpack() has a C-stack limit; 4000 arguments per call stays far below it
+  for i = 1, #list, 4000 do
+    fn(unpack(list, i, math.min(i + 3999, #list)))
+  end
+end
+
+for _, op in ipairs(batch.v) do
+  local key = base .. ':v:' .. op[1]
+  if op[2] == 1 then redis.call('DEL', key) end
+  each_chunk(op[3], function(...) redis.call('HDEL', key, ...) end)
+  local inc = op[4]
+  for i = 1, #inc, 2 do
+    redis.call('HINCRBYFLOAT', key, inc[i], inc[i + 1])
+  end
+end
+
+for _, op in ipairs(batch.g) do
+  local key = base .. ':g:' .. op[1] .. ':' .. instance
+  local index = base .. ':gi:' .. op[1]
+  local ttl = op[2]
+  if op[3] == 1 then redis.call('DEL', key) end
+  each_chunk(op[4], function(...) redis.call('HDEL', key, ...) end)
+  each_chunk(op[5], function(...) redis.call('HSET', key, ...) end)
+  redis.call('PEXPIRE', key, ttl)
+  redis.call('ZADD', index, now + ttl, instance)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  redis.call('PEXPIRE', index, ttl)
+end
+return 1
+`;
+
+/**
+ * KEYS[1] = "{P}"; ARGV = one spec per metric: "v:<metric>" (its sums hash) or "g:<metric>"
+ * (the hashes of the instances alive now). Returns one JSON string — a JSON string survives
+ * @upstash/redis' automatic deserialization unchanged in meaning, and values stay strings.
+ */
+export const READ_SCRIPT = `
+local base = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i, spec in ipairs(ARGV) do
+  local kind = string.sub(spec, 1, 1)
+  local name = string.sub(spec, 3)
+  if kind == 'v' then
+    out[i] = redis.call('HGETALL', base .. ':v:' .. name)
+  elseif kind == 'g' then
+    local live = redis.call('ZRANGEBYSCORE', base .. ':gi:' .. name, now, '+inf')
+    local r = {}
+    for _, instance in ipairs(live) do
+      r[#r + 1] = instance
+      r[#r + 1] = redis.call('HGETALL', base .. ':g:' .. name .. ':' .. instance)
+    end
+    out[i] = r
+  else
+    return redis.error_reply('unknown read spec ' .. spec)
+  end
+end
+return cjson.encode(out)
+`;
