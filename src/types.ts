@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis";
 
-/** The @upstash/redis client (or anything with the same `createScript`). */
-export type RedisClient = Pick<Redis, "createScript">;
+/** The @upstash/redis client (or anything with the same `eval` and `evalsha`). */
+export type RedisClient = Pick<Redis, "eval" | "evalsha">;
 
 export type MetricType = "counter" | "gauge" | "histogram" | "summary";
 

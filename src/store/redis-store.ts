@@ -6,11 +6,11 @@ import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.ts";
 /** How long a batch id is remembered, so a retried batch is applied once (seconds). */
 export const BATCH_ID_TTL_SECONDS = 3600;
 
-type Script = ReturnType<RedisClient["createScript"]>;
-
 /**
- * The only place that knows key names and speaks to Redis: a batch becomes one EVALSHA (EVAL
- * when the script is not cached yet), a scrape is one EVALSHA of the read script.
+ * The only place that knows key names and speaks to Redis: a batch becomes one EVALSHA, a
+ * scrape one EVALSHA of the read script. Each script's first call in this isolate is an EVAL
+ * (which also caches it in Redis), so every flush and scrape is exactly one request; only when
+ * Redis has lost its script cache does a call take two (EVALSHA → NOSCRIPT → EVAL).
  */
 export class RedisStore {
   private readonly base: string;
@@ -19,8 +19,8 @@ export class RedisStore {
 
   constructor(redis: RedisClient, prefix: string) {
     this.base = `{${prefix}}`;
-    this.writer = redis.createScript(WRITE_SCRIPT);
-    this.reader = redis.createScript(READ_SCRIPT);
+    this.writer = new Script(redis, WRITE_SCRIPT);
+    this.reader = new Script(redis, READ_SCRIPT);
   }
 
   /** Applies the batch once; resolves false when this batch id had been applied already. */
@@ -56,4 +56,34 @@ function specArg(name: string, spec: ReadSpec): string {
     case "summary":
       return `s:${name}:${spec.sliceMs}:${spec.slices}`;
   }
+}
+
+class Script {
+  private sha: string | undefined;
+  private readonly redis: RedisClient;
+  private readonly source: string;
+
+  constructor(redis: RedisClient, source: string) {
+    this.redis = redis;
+    this.source = source;
+  }
+
+  async exec(keys: string[], args: string[]): Promise<unknown> {
+    if (this.sha === undefined) {
+      const result = await this.redis.eval(this.source, keys, args);
+      this.sha = await sha1Hex(this.source);
+      return result;
+    }
+    try {
+      return await this.redis.evalsha(this.sha, keys, args);
+    } catch (error) {
+      if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
+      return await this.redis.eval(this.source, keys, args);
+    }
+  }
+}
+
+async function sha1Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -1,0 +1,132 @@
+// Checks every exposition a test produces the way a real scraper would read it: promtool
+// parses it, and a strict parser of our own (npm's text-format parsers drop histogram labels)
+// checks what promtool does not: +Inf buckets, cumulative buckets, duplicate series.
+import { spawnSync } from "node:child_process";
+import { expect } from "vitest";
+
+export interface ParsedSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface ParsedFamily {
+  name: string;
+  help: string;
+  type: string;
+  samples: ParsedSample[];
+}
+
+/** `promtool check metrics`: exit 0 (clean) or 3 (lint findings) pass; 1 is a parse error. */
+export function promtoolCheck(text: string): void {
+  const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  if (run.error) throw run.error;
+  if (run.status !== 0 && run.status !== 3) {
+    throw new Error(
+      `promtool rejected the exposition (exit ${run.status}):\n${run.stderr}\n${text}`,
+    );
+  }
+}
+
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
+const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)/y;
+
+/** Strict parser for the text format 0.0.4 (and OpenMetrics' `# EOF`), for tests. */
+export function parseExposition(text: string): ParsedFamily[] {
+  const families: ParsedFamily[] = [];
+  let current: ParsedFamily | undefined;
+  for (const line of text.split("\n")) {
+    if (line === "" || line === "# EOF") continue;
+    const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+    if (meta) {
+      if (current?.name !== meta[2]) {
+        current = { name: meta[2]!, help: "", type: "untyped", samples: [] };
+        families.push(current);
+      }
+      if (meta[1] === "HELP") current.help = unescape(meta[3]!);
+      else current.type = meta[3]!;
+      continue;
+    }
+    const m = SAMPLE.exec(line);
+    if (!m || !current) throw new Error(`unparsable line: ${JSON.stringify(line)}`);
+    const labels: Record<string, string> = {};
+    const body = m[2] ?? "";
+    LABEL.lastIndex = 0;
+    while (LABEL.lastIndex < body.length) {
+      const l = LABEL.exec(body);
+      if (!l) throw new Error(`bad labels in line: ${JSON.stringify(line)}`);
+      labels[l[1]!] = unescape(l[2]!);
+    }
+    const raw = m[3]!;
+    const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : Number(raw);
+    current.samples.push({ name: m[1]!, labels, value });
+  }
+  return families;
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+}
+
+function seriesId(s: ParsedSample): string {
+  const labels = Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `${s.name}${JSON.stringify(labels)}`;
+}
+
+/** No duplicate series; every histogram series has cumulative buckets ending in +Inf = _count. */
+export function checkSeries(families: ParsedFamily[]): void {
+  const seen = new Set<string>();
+  for (const f of families) {
+    for (const s of f.samples) {
+      const id = seriesId(s);
+      expect(seen.has(id), `duplicate series ${id}`).toBe(false);
+      seen.add(id);
+    }
+    if (f.type !== "histogram") continue;
+    const bySeries = new Map<string, ParsedSample[]>();
+    for (const s of f.samples) {
+      const { le: _le, ...rest } = s.labels;
+      const id = JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+      bySeries.set(id, [...(bySeries.get(id) ?? []), s]);
+    }
+    for (const [id, samples] of bySeries) {
+      const buckets = samples.filter((s) => s.name === `${f.name}_bucket`);
+      const count = samples.find((s) => s.name === `${f.name}_count`);
+      const inf = buckets.find((s) => s.labels.le === "+Inf");
+      expect(inf, `${f.name}${id} lacks a +Inf bucket`).toBeDefined();
+      expect(count, `${f.name}${id} lacks _count`).toBeDefined();
+      expect(inf!.value).toBe(count!.value);
+      const les = buckets.map((s) => (s.labels.le === "+Inf" ? Infinity : Number(s.labels.le)));
+      for (let i = 1; i < buckets.length; i++) {
+        expect(les[i]!, `${f.name}${id} buckets out of order`).toBeGreaterThan(les[i - 1]!);
+        expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
+      }
+    }
+  }
+}
+
+/** promtool + own checks, then the parsed families. */
+export function parseChecked(text: string): ParsedFamily[] {
+  expect(text.endsWith("\n")).toBe(true);
+  if (!text.endsWith("# EOF\n")) promtoolCheck(text);
+  const families = parseExposition(text);
+  checkSeries(families);
+  return families;
+}
+
+/** The value of one series (sample name, exact labels), or undefined. */
+export function valueOf(
+  families: ParsedFamily[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  for (const f of families) {
+    for (const s of f.samples) if (s.name === name && sameLabels(s.labels, labels)) return s.value;
+  }
+  return undefined;
+}
+
+export function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
