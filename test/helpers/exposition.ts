@@ -43,7 +43,7 @@ export function parseExposition(text: string): ParsedFamily[] {
         current = { name: meta[2]!, help: "", type: "untyped", samples: [] };
         families.push(current);
       }
-      if (meta[1] === "HELP") current.help = unescape(meta[3]!);
+      if (meta[1] === "HELP") current.help = unescapeText(meta[3]!);
       else current.type = meta[3]!;
       continue;
     }
@@ -55,7 +55,7 @@ export function parseExposition(text: string): ParsedFamily[] {
     while (LABEL.lastIndex < body.length) {
       const l = LABEL.exec(body);
       if (!l) throw new Error(`bad labels in line: ${JSON.stringify(line)}`);
-      labels[l[1]!] = unescape(l[2]!);
+      labels[l[1]!] = unescapeText(l[2]!);
     }
     const raw = m[3]!;
     const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : Number(raw);
@@ -64,7 +64,7 @@ export function parseExposition(text: string): ParsedFamily[] {
   return families;
 }
 
-function unescape(s: string): string {
+function unescapeText(s: string): string {
   return s.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
 }
 
@@ -115,7 +115,7 @@ export function parseChecked(text: string): ParsedFamily[] {
 }
 
 /** The value of one series (sample name, exact labels), or undefined. */
-export function valueOf(
+export function sampleValue(
   families: ParsedFamily[],
   name: string,
   labels: Record<string, string> = {},
