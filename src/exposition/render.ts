@@ -11,7 +11,9 @@ export function render(
   const om = format === "openmetrics";
   const defaults = Object.entries(defaultLabels);
   let out = "";
-  for (const f of families) {
+  for (const [n, f] of families.entries()) {
+    // prom-client separates families by a blank line in the text format; OpenMetrics forbids it.
+    if (n > 0 && !om) out += "\n";
     // OpenMetrics names a counter family without _total and its sample with it.
     const family = om && f.type === "counter" ? f.name.replace(/_total$/, "") : f.name;
     const counterSuffix = om && f.type === "counter" ? "_total" : "";

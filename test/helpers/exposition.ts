@@ -39,12 +39,14 @@ export function parseExposition(text: string): ParsedFamily[] {
     if (line === "" || line === "# EOF") continue;
     const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
     if (meta) {
-      if (current?.name !== meta[2]) {
-        current = { name: meta[2]!, help: "", type: "untyped", samples: [] };
-        families.push(current);
+      let family = current;
+      if (family?.name !== meta[2]) {
+        family = { name: meta[2]!, help: "", type: "untyped", samples: [] };
+        families.push(family);
+        current = family;
       }
-      if (meta[1] === "HELP") current.help = unescapeText(meta[3]!);
-      else current.type = meta[3]!;
+      if (meta[1] === "HELP") family.help = unescapeText(meta[3]!);
+      else family.type = meta[3]!;
       continue;
     }
     const m = SAMPLE.exec(line);
