@@ -40,7 +40,7 @@ export function parseExposition(text: string): ParsedFamily[] {
     const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
     if (meta) {
       let family = current;
-      if (family?.name !== meta[2]) {
+      if (family === undefined || family.name !== meta[2]) {
         family = { name: meta[2]!, help: "", type: "untyped", samples: [] };
         families.push(family);
         current = family;
