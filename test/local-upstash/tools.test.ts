@@ -4,7 +4,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "@upstash/redis";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   startLocalStack,
   startRedisServer,
@@ -14,6 +14,19 @@ import { freePort } from "../../tools/local-upstash/redis-server.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = "tools/local-upstash/cli.ts";
+
+// CLI processes this file started; a failed test must not leave one (and its redis) running.
+const started: ChildProcess[] = [];
+function startCli(command: string, args: string[]): ChildProcess {
+  const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  started.push(child);
+  return child;
+}
+afterEach(() => {
+  for (const child of started.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }
+});
 
 function accepting(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -160,10 +173,7 @@ describe("startLocalStack", () => {
 
 describe("npm run local-upstash", () => {
   it("prints the two env lines, serves the real client, and leaves no redis-server after SIGTERM", async () => {
-    const child = spawn("npm", ["run", "local-upstash", "--", "--token", "cli-token"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = startCli("npm", ["run", "local-upstash", "--", "--token", "cli-token"]);
     const { url, token, redisPort } = await readyLines(child);
     expect(token).toBe("cli-token");
     expect(redisProcessAlive(redisPort)).toBe(true);
@@ -182,10 +192,7 @@ describe("npm run local-upstash", () => {
 
   it("stops on SIGINT, with a random token and a given port", async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI, "--port", String(port)], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = startCli(process.execPath, [CLI, "--port", String(port)]);
     const { url, token, redisPort } = await readyLines(child);
     expect(url).toBe(`http://127.0.0.1:${port}`);
     expect(token.length).toBeGreaterThanOrEqual(24);
@@ -196,10 +203,7 @@ describe("npm run local-upstash", () => {
 
   it("uses --redis-url instead of starting a redis-server", async () => {
     const redis = await startRedisServer();
-    const child = spawn(process.execPath, [CLI, "--redis-url", redis.url], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = startCli(process.execPath, [CLI, "--redis-url", redis.url]);
     const { url, token } = await readyLines(child);
     const client = new Redis({ url, token });
     await client.set("via-cli", "yes");

@@ -27,12 +27,22 @@ const STOP_GRACE_MS = 3_000;
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+function killAll(): void {
+  for (const child of liveChildren) child.kill("SIGKILL");
+}
+
+/** Kill our redis-servers when this process exits, also by a signal it does not handle. */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const child of liveChildren) child.kill("SIGKILL");
-  });
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      // Nobody else handles it: restore the default (terminate) by re-raising it.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
 }
 
 export function findOnPath(binary: string): string | undefined {
