@@ -1,0 +1,69 @@
+// The in-memory side of a sketch: observations of one series between two flushes, coalesced
+// into one count per touched bucket. add() runs on the hot path of Summary.observe, so it does
+// a log and an array increment, and allocates only when the range of indices grows.
+
+import { DEFAULT_BUCKET_CAP } from "./collapse.ts";
+import { DenseCounts } from "./dense.ts";
+import { negativeField, positiveField, ZERO_FIELD } from "./fields.ts";
+import type { LogMapping } from "./mapping.ts";
+
+export class SketchAccumulator {
+  private readonly mapping: LogMapping;
+  /** Each side spans at most `cap` indices: a flush carries at most `cap` buckets per side. */
+  private readonly positive: DenseCounts;
+  private readonly negative: DenseCounts;
+  private zero = 0;
+  /** Observations since the last drain. */
+  count = 0;
+
+  constructor(mapping: LogMapping, cap: number = DEFAULT_BUCKET_CAP) {
+    if (!Number.isInteger(cap) || cap < 1) {
+      throw new RangeError(`bucket cap must be a positive integer, got ${cap}`);
+    }
+    this.mapping = mapping;
+    this.positive = new DenseCounts(cap);
+    this.negative = new DenseCounts(cap);
+  }
+
+  /** Records one observation. Throws on NaN; ±Infinity land in the outermost bucket. */
+  add(value: number): void {
+    const mapping = this.mapping;
+    if (value > mapping.minIndexable) {
+      this.positive.add(mapping.index(value));
+    } else if (value < -mapping.minIndexable) {
+      this.negative.add(mapping.index(-value));
+    } else if (!Number.isNaN(value)) {
+      this.zero++;
+    } else {
+      throw new TypeError("cannot observe NaN");
+    }
+    this.count++;
+  }
+
+  get isEmpty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Number of distinct buckets pending (both sides and the zero count). */
+  get bucketCount(): number {
+    return this.positive.size + this.negative.size + (this.zero > 0 ? 1 : 0);
+  }
+
+  /**
+   * Appends the pending buckets to `out` as [field, count, field, count, …] (the hash layout
+   * of fields.ts, counts as decimal strings) and starts over empty.
+   */
+  drainInto(out: string[]): void {
+    this.positive.forEach((index, count) => {
+      out.push(positiveField(index), String(count));
+    });
+    this.negative.forEach((index, count) => {
+      out.push(negativeField(index), String(count));
+    });
+    if (this.zero > 0) out.push(ZERO_FIELD, String(this.zero));
+    this.positive.clear();
+    this.negative.clear();
+    this.zero = 0;
+    this.count = 0;
+  }
+}
