@@ -1,22 +1,126 @@
-import { Redis } from "@upstash/redis";
+// The example Worker: a small shop API instrumented with prometheus-upstash. Every isolate
+// records into memory and flushes once per request through ctx.waitUntil; /metrics serves
+// the global values that all isolates added up in Redis.
+//
+// Bindings: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (secrets in production, vars
+// under `npm start`), and optionally METRICS_TOKEN to require `Authorization: Bearer …`.
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { prometheus } from "../src/adapters/hono.ts";
+import { Counter, exponentialBuckets, Gauge, Histogram, Registry, Summary } from "../src/index.ts";
 
-// Placeholder Worker: proves the Worker reaches Redis through @upstash/redis.
-// Phase 2 turns this into the real example using prometheus-upstash/hono.
-type Bindings = {
+export interface Env {
   UPSTASH_REDIS_REST_URL: string;
   UPSTASH_REDIS_REST_TOKEN: string;
-};
+  METRICS_TOKEN?: string;
+}
 
-const app = new Hono<{ Bindings: Bindings }>();
+// One registry per isolate; its Redis client is made from the bindings on the first request.
+export const registry = new Registry();
 
-app.get("/", async (c) => {
-  const redis = new Redis({
-    url: c.env.UPSTASH_REDIS_REST_URL,
-    token: c.env.UPSTASH_REDIS_REST_TOKEN,
-  });
-  const visits = await redis.incr("example:visits");
-  return c.text(`visits: ${visits}\n`);
+const inFlight = new Gauge({
+  name: "example_requests_in_flight",
+  help: "Requests being served right now, summed over all live isolates",
+  aggregate: "sum",
+  registers: [registry],
+});
+const payloadBytes = new Summary({
+  name: "example_request_payload_bytes",
+  help: "Size of request bodies received by POST /orders",
+  percentiles: [0.5, 0.9, 0.99],
+  registers: [registry],
+});
+const ordersTotal = new Counter({
+  name: "example_orders_total",
+  help: "Orders placed, by outcome",
+  labelNames: ["outcome"],
+  registers: [registry],
+});
+const orderItems = new Histogram({
+  name: "example_order_items",
+  help: "Items per accepted order",
+  buckets: exponentialBuckets(1, 2, 6),
+  registers: [registry],
+});
+
+const { registerMetrics, printMetrics } = prometheus({
+  registry,
+  token: (c) => (c.env as Env).METRICS_TOKEN,
+});
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.use("*", registerMetrics);
+// Inside registerMetrics, so the decrement is in the flush that registerMetrics schedules.
+app.use("*", async (_c, next) => {
+  inFlight.inc();
+  try {
+    await next();
+  } finally {
+    inFlight.dec();
+  }
+});
+
+app.get("/", (c) =>
+  c.text(
+    [
+      "prometheus-upstash example Worker",
+      "",
+      "GET  /users/:id                  a user (ids 1-100)",
+      "GET  /users/:id/orders/:orderId  one of their orders",
+      'POST /orders                     {"items": n} places an order',
+      "GET  /slow?ms=300                answers after a delay (max 5000 ms)",
+      "GET  /error                      throws (a 500)",
+      "GET  /metrics                    Prometheus exposition of every isolate's values",
+      "",
+    ].join("\n"),
+  ),
+);
+
+app.get("/users/:id", (c) => {
+  const id = Number(c.req.param("id"));
+  if (!Number.isInteger(id) || id < 1 || id > 100) throw new HTTPException(404);
+  return c.json({ id, name: `user ${id}` });
+});
+
+app.get("/users/:id/orders/:orderId", (c) =>
+  c.json({ user: c.req.param("id"), order: c.req.param("orderId"), status: "shipped" }),
+);
+
+app.post("/orders", async (c) => {
+  const body = await c.req.text();
+  payloadBytes.observe(new TextEncoder().encode(body).byteLength);
+  let items: unknown;
+  try {
+    items = (JSON.parse(body) as { items?: unknown }).items;
+  } catch {
+    items = undefined;
+  }
+  if (typeof items !== "number" || !Number.isInteger(items) || items < 1) {
+    ordersTotal.inc({ outcome: "rejected" });
+    return c.json({ error: 'expected {"items": <positive integer>}' }, 400);
+  }
+  ordersTotal.inc({ outcome: "accepted" });
+  orderItems.observe(items);
+  return c.json({ accepted: true, items }, 201);
+});
+
+app.get("/slow", async (c) => {
+  const ms = Math.min(Math.max(Number(c.req.query("ms") ?? 300) || 0, 0), 5000);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return c.text(`slept ${ms} ms\n`);
+});
+
+app.get("/error", () => {
+  throw new Error("this route always fails");
+});
+
+app.get("/metrics", printMetrics);
+
+app.onError((err, c) => {
+  if (err instanceof HTTPException) return err.getResponse();
+  console.error(err);
+  return c.text("Internal Server Error\n", 500);
 });
 
 export default app;

@@ -1,0 +1,78 @@
+// The scrape endpoint every adapter shares, in web-standard APIs only: optional bearer-token
+// auth, content negotiation (OpenMetrics when the scraper asks for it), and a 503 that says
+// Redis could not be read instead of an unhandled error.
+import { negotiateContentType } from "../exposition/content-type.ts";
+import type { Registry } from "../registry.ts";
+
+export interface MetricsEndpointOptions {
+  /** When set, scrapes must send `Authorization: Bearer <token>`. */
+  token?: string | undefined;
+  /** Told why a scrape failed (the response only says "unavailable"). Default: console.error. */
+  onError?: (error: unknown) => void;
+}
+
+/** Answers a scrape request from the registry's global values. */
+export async function metricsResponse(
+  registry: Registry,
+  request: Request,
+  options: MetricsEndpointOptions = {},
+): Promise<Response> {
+  if (options.token !== undefined && options.token !== "") {
+    if (!(await bearerTokenMatches(request.headers.get("authorization"), options.token))) {
+      return new Response("Unauthorized\n", {
+        status: 401,
+        headers: {
+          "Content-Type": "text/plain; charset=utf-8",
+          "WWW-Authenticate": 'Bearer realm="metrics"',
+        },
+      });
+    }
+  }
+  const contentType = negotiateContentType(request.headers.get("accept"));
+  try {
+    const body = await registry.metrics(contentType);
+    return new Response(body, {
+      status: 200,
+      headers: { "Content-Type": contentType, "Cache-Control": "no-store" },
+    });
+  } catch (error) {
+    (options.onError ?? reportScrapeError)(error);
+    return new Response("Metrics unavailable: the metrics store could not be read.\n", {
+      status: 503,
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Cache-Control": "no-store",
+        "Retry-After": "5",
+      },
+    });
+  }
+}
+
+/**
+ * True when `authorization` is `Bearer <token>`. Both sides are hashed first and the digests
+ * compared in full, so the time taken says nothing about the token (not even its length).
+ */
+export async function bearerTokenMatches(
+  authorization: string | null | undefined,
+  token: string,
+): Promise<boolean> {
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  const presented = match?.[1] ?? "";
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
+    crypto.subtle.digest("SHA-256", encoder.encode(token)),
+  ]);
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  let diff = match === null ? 1 : 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  return diff === 0;
+}
+
+function reportScrapeError(error: unknown): void {
+  console.error(
+    "prometheus-upstash: scrape failed:",
+    error instanceof Error ? error.message : error,
+  );
+}
