@@ -28,6 +28,8 @@ interface Value {
   value: number;
   /** When it was set (ms), for aggregate "last". */
   at: number;
+  /** Changed since the last flush (then its key is in `dirty`). */
+  dirty?: boolean;
 }
 
 // Redis fields of a gauge series in this instance's hash: key → value, and for "last" also
@@ -44,7 +46,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
   readonly aggregate: GaugeAggregate;
   readonly expireMs: number;
   private readonly values = new Map<string, Value>();
-  private dirty = new Set<string>();
+  private dirty: string[] = [];
   private deletes: string[] = [];
   private resetPending = false;
   private updates = 0;
@@ -116,14 +118,13 @@ export class Gauge<T extends string = string> extends Metric<T> {
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     const key = this.labelSet.keyOfArgs(args);
     this.values.delete(key);
-    this.dirty.delete(key);
     this.deletes.push(key, AT + key);
   }
 
   /** Removes all of this instance's values of this gauge. */
   reset(): void {
     this.values.clear();
-    this.dirty.clear();
+    this.dirty = [];
     this.deletes = [];
     this.resetPending = true;
   }
@@ -137,7 +138,10 @@ export class Gauge<T extends string = string> extends Metric<T> {
     }
     e.value = relative ? e.value + v : v;
     if (this.aggregate === "last") e.at = Date.now();
-    this.dirty.add(key);
+    if (e.dirty !== true) {
+      e.dirty = true;
+      this.dirty.push(key);
+    }
     this.updates++;
   }
 
@@ -149,7 +153,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
   /** True when the values need writing: changes, or a refresh before they expire. */
   needsFlush(nowMs: number): boolean {
     return (
-      this.dirty.size > 0 ||
+      this.dirty.length > 0 ||
       this.deletes.length > 0 ||
       this.resetPending ||
       (this.values.size > 0 && nowMs - this.fullWriteAt > this.expireMs / 2)
@@ -157,7 +161,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
   }
 
   pendingSeries(): number {
-    return this.dirty.size;
+    return this.dirty.length;
   }
 
   drain(batch: BatchBuilder, nowMs: number): void {
@@ -166,10 +170,11 @@ export class Gauge<T extends string = string> extends Metric<T> {
     // was idle. Otherwise the changed values and a fresh expiry are enough.
     const full = nowMs - this.fullWriteAt > this.expireMs / 2;
     const sets: string[] = [];
-    const keys = full ? this.values.keys() : this.dirty.values();
+    const keys = full ? this.values.keys() : this.dirty;
     for (const key of keys) {
       const e = this.values.get(key);
-      if (e === undefined) continue;
+      if (e === undefined || (!full && e.dirty !== true)) continue; // removed, or listed twice
+      e.dirty = false;
       sets.push(key, num(e.value));
       if (this.aggregate === "last") sets.push(AT + key, num(e.at));
     }
@@ -177,7 +182,11 @@ export class Gauge<T extends string = string> extends Metric<T> {
     batch.updates += this.updates;
     if (full) this.fullWriteAt = nowMs;
     this.updates = 0;
-    this.dirty = new Set();
+    for (const key of this.dirty) {
+      const e = this.values.get(key);
+      if (e) e.dirty = false;
+    }
+    this.dirty = [];
     this.deletes = [];
     this.resetPending = false;
   }
