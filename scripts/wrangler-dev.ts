@@ -10,6 +10,8 @@ import { dirname, join } from "node:path";
 export interface WranglerDevOptions {
   /** Port for the Worker (loopback). */
   port: number;
+  /** Port for the devtools inspector; default wrangler's (9229, so it may clash with another). */
+  inspectorPort?: number;
   /** Vars handed to the Worker as `env` bindings (`--var KEY:VALUE`). */
   vars?: Record<string, string>;
   /** Directory holding wrangler.toml; defaults to the repository root. */
@@ -60,6 +62,9 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     "--log-level",
     "info",
   ];
+  if (options.inspectorPort !== undefined) {
+    args.push("--inspector-port", String(options.inspectorPort));
+  }
   for (const [key, value] of Object.entries(options.vars ?? {})) {
     args.push("--var", `${key}:${value}`);
   }
