@@ -103,4 +103,33 @@ describe("requests per flush and per scrape", () => {
     const batch = JSON.parse(String(args.at(-1)));
     expect(batch.v).toEqual([["c_total", 0, [], ['["x"]', "1000"]]]);
   });
+
+  it("shares one follow-up flush among calls made while a flush is under way", async () => {
+    const [a] = setup(1);
+    a!.counter.inc({ k: "a" });
+    const spent = await cost(async () => {
+      const first = a!.registry.flush();
+      const followers: Promise<void>[] = [];
+      for (let i = 0; i < 10; i++) {
+        a!.counter.inc({ k: "a" });
+        followers.push(a!.registry.flush());
+      }
+      expect(new Set(followers).size).toBe(1); // one shared promise
+      await Promise.all([first, ...followers]);
+    });
+    expect(spent.requests).toBe(2);
+    expect(sampleValue(parseChecked(await a!.registry.metrics()), "c_total", { k: "a" })).toBe(11);
+  });
+
+  it("lets the default registry get its client later (register.setRedis)", async () => {
+    const { register } = await import("../../src/index.ts");
+    const c = new Counter({ name: `late_${Date.now()}_total`, help: "late" });
+    c.inc();
+    await expect(register.flush()).rejects.toThrow(/no Redis client/);
+    register.setRedis(new Redis({ url: server.url, token: server.token }));
+    c.inc(2);
+    expect(await cost(() => register.flush())).toEqual({ requests: 1, commands: 1 });
+    expect(await register.metrics()).toContain(`${c.name} 2\n`);
+    register.removeSingleMetric(c.name);
+  });
 });
