@@ -1,18 +1,43 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Node-side tests: unit tests and tests against a real redis-server behind the local
-// Upstash REST server (started once per run by test/global-setup.ts).
+// Two projects share one local stack (redis-server + local Upstash REST server), started once
+// per run by test/global-setup.ts at the root: the root project always runs its global setup
+// and every project inherits what it provides. (A project with the cloudflareTest plugin could
+// not run it itself: the plugin's workerd resolve conditions break Node-only imports.)
 export default defineConfig({
   test: {
+    globalSetup: ["test/global-setup.ts"],
     projects: [
       {
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
+          // Node-side tests: unit tests and tests against the real stack.
           exclude: ["test/workerd/**"],
-          globalSetup: ["test/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // Tests inside workerd (@cloudflare/vitest-plugin). The run-wide local Upstash server
+        // reaches the Worker as bindings, like the secrets of a deployed Worker.
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: "./worker/index.ts",
+            miniflare: {
+              compatibilityDate: "2026-11-02",
+              bindings: {
+                UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+                UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workerd/**/*.test.ts"],
+          testTimeout: 30_000,
         },
       },
     ],
