@@ -1,0 +1,96 @@
+// Two Worker instances — two Miniflare instances, each its own workerd process running the
+// example Worker — add into the same counters in the run-wide local Upstash server.
+import { build } from "esbuild";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+let workers: Miniflare[] = [];
+
+beforeAll(async () => {
+  // Bundle the example Worker the way wrangler would (workerd conditions, ESM, no Node).
+  const bundle = await build({
+    entryPoints: ["worker/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    write: false,
+    logLevel: "silent",
+  });
+  const script = bundle.outputFiles[0]!.text;
+  // The example Worker uses the default key prefix, shared with other files that run it, so
+  // the test compares values before and after.
+  workers = [0, 1].map(
+    () =>
+      new Miniflare(
+        convertV4MiniflareOptions({
+          modules: true,
+          script,
+          compatibilityDate: "2026-11-02",
+          bindings: {
+            UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
+            UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+          },
+        }),
+      ),
+  );
+  await Promise.all(workers.map((mf) => mf.ready));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map((mf) => mf.dispose()));
+});
+
+function sampleValue(text: string, series: string): number {
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}
+
+async function scrape(mf: Miniflare): Promise<string> {
+  const res = await mf.dispatchFetch("http://example.test/metrics");
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+describe("two Worker instances", () => {
+  it("add into the same counters and histograms, and each serves the global values", async () => {
+    const [a, b] = workers as [Miniflare, Miniflare];
+    const users = 'route="/users/:id"';
+    const series = `http_requests_total{method="GET",status="200",ok="true",${users}}`;
+    const count = `http_request_duration_seconds_count{method="GET",status="200",ok="true",${users}}`;
+    const accepted = 'example_orders_total{outcome="accepted"}';
+    const before = await scrape(a);
+
+    const drive = async (mf: Miniflare, n: number) => {
+      for (let i = 1; i <= n; i++) {
+        const res = await mf.dispatchFetch(`http://example.test/users/${i}`);
+        await res.arrayBuffer();
+        expect(res.status).toBe(200);
+      }
+      const order = await mf.dispatchFetch("http://example.test/orders", {
+        method: "POST",
+        body: JSON.stringify({ items: 2 }),
+      });
+      expect(order.status).toBe(201);
+    };
+    await Promise.all([drive(a, 7), drive(b, 5)]);
+
+    // Flushes ride on waitUntil after each response; poll until both have landed.
+    const want = sampleValue(before, series) + 12;
+    let after = "";
+    for (let tries = 0; tries < 50; tries++) {
+      after = await scrape(b);
+      if (sampleValue(after, series) >= want) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sampleValue(after, series)).toBe(want);
+    expect(sampleValue(after, count) - sampleValue(before, count)).toBe(12);
+    expect(sampleValue(after, accepted) - sampleValue(before, accepted)).toBe(2);
+    // Either instance serves the same global view.
+    expect(sampleValue(await scrape(a), series)).toBe(want);
+  });
+});
