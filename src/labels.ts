@@ -60,6 +60,7 @@ export class LabelSet<T extends string> {
 }
 
 // Characters JSON.stringify escapes: quote, backslash, controls, lone surrogates.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching controls is the point
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 function jsonString(v: string): string {
