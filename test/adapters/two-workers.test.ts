@@ -2,11 +2,16 @@
 // example Worker — add into the same counters in the run-wide local Upstash server.
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
 
 let workers: Miniflare[] = [];
+// A stack of its own: the example Worker's registry uses the default key prefix, which the
+// workerd tests of the same Worker use on the run-wide stack at the same time.
+let stack: LocalStack | undefined;
 
 beforeAll(async () => {
+  stack = await startLocalStack();
   // Bundle the example Worker the way wrangler would (workerd conditions, ESM, no Node).
   const bundle = await build({
     entryPoints: ["worker/index.ts"],
@@ -20,8 +25,6 @@ beforeAll(async () => {
     logLevel: "silent",
   });
   const script = bundle.outputFiles[0]!.text;
-  // The example Worker uses the default key prefix, shared with other files that run it, so
-  // the test compares values before and after.
   workers = [0, 1].map(
     () =>
       new Miniflare(
@@ -30,8 +33,8 @@ beforeAll(async () => {
           script,
           compatibilityDate: "2026-11-02",
           bindings: {
-            UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
-            UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+            UPSTASH_REDIS_REST_URL: stack!.url,
+            UPSTASH_REDIS_REST_TOKEN: stack!.token,
           },
         }),
       ),
@@ -41,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(workers.map((mf) => mf.dispose()));
+  await stack?.stop();
 });
 
 function sampleValue(text: string, series: string): number {
