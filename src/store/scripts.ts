@@ -6,16 +6,21 @@
 //   {P}:g:<metric>:<instance>    HASH  one instance's gauge values; PEXPIRE = gauge expire
 //   {P}:gi:<metric>              ZSET  instance → deadline (ms, server clock) of its gauge key
 //   {P}:batch:<id>               STRING  marks a batch as applied (idempotent retries)
+//   {P}:s:<metric>:<slice>:<key> HASH  summary quantile sketch of one series in one time slice
+//   {P}:si:<metric>              ZSET  summary series key → last write (ms); both: see
+//                                      summary-scripts.ts
 //
 // <key> is the JSON array of label values; <instance> is a random id per isolate/process.
 // Redis 7.0 is enough (no HEXPIRE). Keys are built inside the scripts from KEYS[1], which is
 // fine on Redis Cluster because every key shares KEYS[1]'s hash tag.
 
+import { SUMMARY_READ_LUA, SUMMARY_WRITE_LUA } from "./summary-scripts.ts";
+
 /**
  * KEYS[1] = "{P}"; ARGV = batch id ("" = not idempotent), batch-id TTL seconds, instance id,
  * batch JSON (see batch.ts). Returns 1 when applied, 0 when this batch id was applied before.
  */
-export const WRITE_SCRIPT = `
+export const WRITE_SCRIPT = `${SUMMARY_WRITE_LUA}
 local base = KEYS[1]
 if ARGV[1] ~= '' then
   if not redis.call('SET', base .. ':batch:' .. ARGV[1], '1', 'NX', 'EX', ARGV[2]) then
@@ -56,15 +61,18 @@ for _, op in ipairs(batch.g) do
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
   redis.call('PEXPIRE', index, ttl)
 end
+
+apply_summary_ops(base, now, batch.s)
 return 1
 `;
 
 /**
- * KEYS[1] = "{P}"; ARGV = one spec per metric: "v:<metric>" (its sums hash) or "g:<metric>"
- * (the hashes of the instances alive now). Returns one JSON string — a JSON string survives
+ * KEYS[1] = "{P}"; ARGV = one spec per metric: "v:<metric>" (its sums hash), "g:<metric>"
+ * (the hashes of the instances alive now) or "s:<metric>:<sliceMs>:<slices>" (a summary: its
+ * sums hash and merged sketches). Returns one JSON string — a JSON string survives
  * @upstash/redis' automatic deserialization unchanged in meaning, and values stay strings.
  */
-export const READ_SCRIPT = `
+export const READ_SCRIPT = `${SUMMARY_READ_LUA}
 local base = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -82,6 +90,8 @@ for i, spec in ipairs(ARGV) do
       r[#r + 1] = redis.call('HGETALL', base .. ':g:' .. name .. ':' .. instance)
     end
     out[i] = r
+  elseif kind == 's' then
+    out[i] = read_summary(base, now, spec)
   else
     return redis.error_reply('unknown read spec ' .. spec)
   end

@@ -1,0 +1,295 @@
+// Summary quantiles end to end: Summary.observe → one flush request → sketch hashes in a real
+// redis-server behind the local Upstash server → one scrape → exposition checked by promtool.
+import { Redis as UpstashRedis } from "@upstash/redis";
+import { Redis as IORedis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Registry, Summary } from "../../src/index.ts";
+import {
+  type RequestInfo,
+  startUpstashServer,
+  type UpstashServer,
+} from "../../tools/local-upstash/index.ts";
+import { type ParsedFamily, parseChecked, sampleValue } from "../helpers/exposition.ts";
+import { newClient, sharedStack, uniquePrefix } from "../helpers/stack.ts";
+import { exactQuantile, lognormal, mulberry32, pareto, relativeError } from "./prng.ts";
+
+const SEED = 20261125;
+const QS = [0.5, 0.9, 0.99, 0.999];
+const ALPHA = 0.01;
+
+let direct: IORedis;
+
+beforeAll(async () => {
+  direct = new IORedis(sharedStack().redisUrl, { protocol: 2, lazyConnect: true });
+  await direct.connect();
+});
+
+afterAll(() => {
+  direct?.disconnect();
+});
+
+/** Every sketch key of a registry prefix (direct to redis-server, not through the library). */
+async function sketchKeys(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await direct.scan(cursor, "MATCH", `{${prefix}}:s:*`, "COUNT", 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== "0");
+  return keys;
+}
+
+function quantileOf(
+  families: ParsedFamily[],
+  name: string,
+  labels: Record<string, string>,
+  q: number,
+) {
+  return sampleValue(families, name, { ...labels, quantile: String(q) });
+}
+
+describe("Summary quantiles across instances", () => {
+  it("100 instances × 200,000 values: every scraped quantile within α of the exact one", async () => {
+    const prefix = uniquePrefix("summary-accuracy");
+    const instances = 100;
+    const n = 200_000;
+    const config = {
+      name: "latency_seconds",
+      help: "Latency",
+      labelNames: ["dist"] as const,
+      percentiles: QS,
+    };
+    const registries = Array.from({ length: instances }, () => {
+      const registry = new Registry({ redis: newClient(), prefix });
+      return { registry, summary: new Summary({ ...config, registers: [registry] }) };
+    });
+    const samples = {
+      lognormal: lognormal(SEED, Math.log(0.05), 1),
+      pareto: pareto(SEED + 1, 0.01, 1.5),
+    };
+    const all: Record<string, Float64Array> = {};
+    for (const [dist, next] of Object.entries(samples)) {
+      const values = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        values[j] = next();
+        registries[j % instances]!.summary.observe({ dist }, values[j]!);
+      }
+      all[dist] = values.sort();
+    }
+    await Promise.all(registries.map(({ registry }) => registry.flush()));
+    for (const { registry } of registries) expect(registry.stats.failedFlushes).toBe(0);
+
+    // A scraper that observed nothing itself, as a dedicated /metrics Worker would be.
+    const scraper = new Registry({ redis: newClient(), prefix });
+    new Summary({ ...config, registers: [scraper] });
+    const families = parseChecked(await scraper.metrics());
+    const report: string[] = [];
+    for (const [dist, sorted] of Object.entries(all)) {
+      expect(sampleValue(families, "latency_seconds_count", { dist })).toBe(n);
+      const sum = sorted.reduce((s, v) => s + v, 0);
+      expect(sampleValue(families, "latency_seconds_sum", { dist })).toBeCloseTo(sum, 6);
+      for (const q of QS) {
+        const exact = exactQuantile(sorted, q);
+        const scraped = quantileOf(families, "latency_seconds", { dist }, q)!;
+        const error = relativeError(scraped, exact);
+        report.push(
+          `${dist} q=${q}: exact ${exact.toPrecision(6)} scraped ${scraped.toPrecision(6)} rel.err ${error.toExponential(2)}`,
+        );
+        expect(error, `${dist} q=${q}`).toBeLessThanOrEqual(ALPHA * (1 + 1e-9));
+      }
+    }
+    console.log(report.join("\n"));
+  });
+
+  it("forgets values older than maxAgeSeconds; _sum/_count stay all-time; keys expire by themselves", async () => {
+    const prefix = uniquePrefix("summary-window");
+    const registry = new Registry({ redis: newClient(), prefix });
+    const config = {
+      name: "w",
+      help: "w",
+      percentiles: [0.5, 0.99],
+      maxAgeSeconds: 2,
+      ageBuckets: 2,
+    };
+    const summary = new Summary({ ...config, registers: [registry] });
+    const scrape = async () => parseChecked(await registry.metrics());
+
+    for (let j = 0; j < 100; j++) summary.observe(1000);
+    await registry.flush();
+    let families = await scrape();
+    expect(relativeError(quantileOf(families, "w", {}, 0.5)!, 1000)).toBeLessThanOrEqual(ALPHA);
+
+    // Written in slice c, read while the current slice is ≤ c + 1: gone within 2 s.
+    await sleep(2_100);
+    for (let j = 0; j < 10; j++) summary.observe(1);
+    await registry.flush();
+    families = await scrape();
+    expect(relativeError(quantileOf(families, "w", {}, 0.5)!, 1)).toBeLessThanOrEqual(ALPHA);
+    expect(relativeError(quantileOf(families, "w", {}, 0.99)!, 1)).toBeLessThanOrEqual(ALPHA);
+    expect(sampleValue(families, "w_count")).toBe(110);
+    expect(sampleValue(families, "w_sum")).toBe(100_010);
+
+    await sleep(2_100);
+    families = await scrape();
+    expect(quantileOf(families, "w", {}, 0.5)).toBeNaN();
+    expect(quantileOf(families, "w", {}, 0.99)).toBeNaN();
+    expect(sampleValue(families, "w_count")).toBe(110);
+
+    // Each slice key lives until the end of the last window that reads it plus one slice, the
+    // series index one window plus one slice after its last write: nothing is left behind.
+    const index = `{${prefix}}:si:w`;
+    const deadline = Date.now() + 3_500;
+    const leftovers = async () => [
+      ...(await sketchKeys(prefix)),
+      ...((await direct.exists(index)) ? [index] : []),
+    ];
+    while ((await leftovers()).length > 0 && Date.now() < deadline) await sleep(100);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it("renders NaN quantiles for an empty summary, and drops a removed series", async () => {
+    const prefix = uniquePrefix("summary-empty");
+    const registry = new Registry({ redis: newClient(), prefix });
+    const plain = new Summary({
+      name: "plain",
+      help: "p",
+      percentiles: [0.5],
+      registers: [registry],
+    });
+    const labelled = new Summary({
+      name: "lab",
+      help: "l",
+      labelNames: ["k"],
+      registers: [registry],
+    });
+    let families = parseChecked(await registry.metrics());
+    expect(quantileOf(families, "plain", {}, 0.5)).toBeNaN();
+    expect(sampleValue(families, "plain_count")).toBe(0);
+    labelled.observe({ k: "a" }, 1);
+    labelled.observe({ k: "b" }, 2);
+    plain.observe(3);
+    await registry.flush();
+    families = parseChecked(await registry.metrics());
+    expect(quantileOf(families, "lab", { k: "b" }, 0.5)).toBeCloseTo(2, 1);
+    labelled.remove({ k: "b" });
+    await registry.flush();
+    families = parseChecked(await registry.metrics());
+    expect(quantileOf(families, "lab", { k: "b" }, 0.5)).toBeUndefined();
+    expect(quantileOf(families, "lab", { k: "a" }, 0.5)).toBeCloseTo(1, 1);
+    plain.reset();
+    await registry.flush();
+    families = parseChecked(await registry.metrics());
+    expect(quantileOf(families, "plain", {}, 0.5)).toBeNaN();
+    expect(await direct.exists(`{${prefix}}:si:plain`)).toBe(0);
+  });
+});
+
+describe("Summary sketch in Redis: bounded memory and flush size", () => {
+  let server: UpstashServer;
+  const seen: RequestInfo[] = [];
+
+  beforeAll(async () => {
+    server = await startUpstashServer({
+      redisUrl: sharedStack().redisUrl,
+      onRequest: (info) => seen.push(info),
+    });
+  });
+  afterAll(() => server?.stop());
+
+  function registryOn(prefix: string): Registry {
+    return new Registry({
+      redis: new UpstashRedis({ url: server.url, token: server.token }),
+      prefix,
+    });
+  }
+
+  it("keeps a million distinct magnitudes under the bucket cap in Redis", async () => {
+    const prefix = uniquePrefix("summary-cap");
+    const registry = registryOn(prefix);
+    const summary = new Summary({
+      name: "wide",
+      help: "w",
+      percentiles: [0.99, 0.999],
+      registers: [registry],
+    });
+    const uniform = mulberry32(SEED);
+    const n = 1_000_000;
+    const values = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      // Uniform in the exponent over 2^±1000 (53 random bits: all distinct): ~70,000 buckets.
+      values[j] = 2 ** (2000 * (uniform() + uniform() / 2 ** 32) - 1000);
+      summary.observe(values[j]!);
+      if ((j + 1) % 10_000 === 0) await registry.flush();
+    }
+    expect(registry.stats.failedFlushes).toBe(0);
+    const keys = await sketchKeys(prefix);
+    expect(keys.length).toBeGreaterThan(0);
+    const lines: string[] = [];
+    for (const key of keys) {
+      const fields = await direct.hlen(key);
+      expect(fields).toBeLessThanOrEqual(summary.maxBuckets + 1); // + the floor field "fp"
+      lines.push(`${key}: ${fields} fields, MEMORY USAGE ${await direct.memory("USAGE", key)} B`);
+    }
+    const families = parseChecked(await registry.metrics());
+    const sorted = values.sort();
+    for (const q of [0.99, 0.999]) {
+      expect(
+        relativeError(quantileOf(families, "wide", {}, q)!, exactQuantile(sorted, q)),
+      ).toBeLessThanOrEqual(ALPHA * (1 + 1e-9));
+    }
+    expect(sampleValue(families, "wide_count")).toBe(n);
+    console.log(`capped series (1e6 distinct magnitudes):\n${lines.join("\n")}`);
+  });
+
+  it("flushes a burst of 1,000 observations as one request; memory of a realistic series", async () => {
+    const prefix = uniquePrefix("summary-burst");
+    const registry = registryOn(prefix);
+    const summary = new Summary({
+      name: "http_request_duration_seconds",
+      help: "Latency",
+      labelNames: ["route"],
+      registers: [registry],
+    });
+    const next = lognormal(SEED, Math.log(0.05), 1);
+    // The first flush of an isolate sends the script source (EVAL); later ones its SHA.
+    summary.observe({ route: "/warm-up" }, 1);
+    await registry.flush();
+    for (let j = 0; j < 1_000; j++) summary.observe({ route: "/api/items" }, next());
+    const before = seen.length;
+    await registry.flush();
+    const requests = seen.slice(before);
+    expect(requests.length).toBe(1);
+    expect(requests[0]!.commands.length).toBe(1);
+    expect(String(requests[0]!.commands[0]![0]).toLowerCase()).toBe("evalsha");
+    const bodyBytes = JSON.stringify(requests[0]!.commands).length;
+    const batchJson = String(requests[0]!.commands[0]!.at(-1));
+    const batch = JSON.parse(batchJson) as {
+      s: [string, number, number, number, 0 | 1, string[], (string | string[])[]][];
+    };
+    const bucketFields = (batch.s[0]![6][1] as string[]).length / 2;
+
+    // Then 199,000 more, as a busy series holds in one window.
+    for (let j = 0; j < 199_000; j++) summary.observe({ route: "/api/items" }, next());
+    await registry.flush();
+    const keys = await sketchKeys(prefix);
+    let sketchBytes = 0;
+    let sketchFields = 0;
+    for (const key of keys) {
+      sketchBytes += (await direct.memory("USAGE", key)) ?? 0;
+      sketchFields += await direct.hlen(key);
+    }
+    const indexBytes = await direct.memory("USAGE", `{${prefix}}:si:http_request_duration_seconds`);
+    console.log(
+      `burst of 1,000 observations: 1 request, body ${bodyBytes} B (batch JSON ${batchJson.length} B, ` +
+        `${bucketFields} sketch buckets)\n` +
+        `realistic series (200,000 lognormal values, ${keys.length} slice key(s)): ${sketchFields} fields, ` +
+        `${sketchBytes} B sketch + ${indexBytes} B series index`,
+    );
+    expect(bodyBytes).toBeLessThan(4_000);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
