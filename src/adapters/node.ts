@@ -1,0 +1,89 @@
+// prometheus-upstash/node: for long-lived Node processes (a server, a worker, a cluster of
+// them). Instead of a flush per request, flush on a timer; flush once more when the process is
+// told to stop (SIGTERM/SIGINT) or runs out of work (beforeExit). Each flush also rewrites
+// gauge values nearing their expiry, so a live process's gauges never vanish while a dead
+// one's do. The only module of the library that uses Node APIs.
+import process from "node:process";
+import { Gauge } from "../metrics/gauge.ts";
+import type { Registry } from "../registry.ts";
+
+export interface AutoFlushOptions {
+  /**
+   * Time between flushes (ms). Default: 10 s, or less when a gauge's expiry needs it (a
+   * quarter of the shortest gauge expiry registered when auto-flush starts).
+   */
+  intervalMs?: number;
+  /**
+   * Signals that trigger a last flush. When no other listener handles the signal, the
+   * process then ends the way it would have without us (re-raised with the default action).
+   * Default ["SIGTERM", "SIGINT"]; [] to leave signals alone.
+   */
+  signals?: NodeJS.Signals[];
+  /** Flush when the event loop empties (`beforeExit`). Default true. */
+  flushOnBeforeExit?: boolean;
+}
+
+/** Stops the timer and listeners, then flushes what is pending. */
+export type StopAutoFlush = () => Promise<void>;
+
+const DEFAULT_INTERVAL_MS = 10_000;
+
+export function startAutoFlush(registry: Registry, options: AutoFlushOptions = {}): StopAutoFlush {
+  const intervalMs = options.intervalMs ?? defaultInterval(registry);
+  if (!(intervalMs > 0))
+    throw new Error(`startAutoFlush: intervalMs must be > 0, got ${intervalMs}`);
+  const flush = () =>
+    registry.flush().catch(() => {
+      // reported through the registry's onError
+    });
+
+  // A flush failure leaves gauges marked for a full rewrite, so "pending" may stay true;
+  // flushing once per beforeExit round (until the process shows it lives on) avoids a loop.
+  let flushedForExit = false;
+  const timer = setInterval(() => {
+    flushedForExit = false;
+    void flush();
+  }, intervalMs);
+  timer.unref(); // never the reason the process stays alive
+
+  const onBeforeExit = () => {
+    if (flushedForExit) return;
+    flushedForExit = true;
+    void flush();
+  };
+
+  const signalHandlers = new Map<NodeJS.Signals, () => void>();
+  for (const signal of options.signals ?? ["SIGTERM", "SIGINT"]) {
+    const handler = () => {
+      void flush().then(() => {
+        const othersListen = process.listenerCount(signal) > 1;
+        process.removeListener(signal, handler);
+        signalHandlers.delete(signal);
+        // Alone, we must not swallow the signal: end as its default action would.
+        if (!othersListen) process.kill(process.pid, signal);
+      });
+    };
+    signalHandlers.set(signal, handler);
+    process.on(signal, handler);
+  }
+  if (options.flushOnBeforeExit !== false) process.on("beforeExit", onBeforeExit);
+
+  let stopped = false;
+  return async () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    process.removeListener("beforeExit", onBeforeExit);
+    for (const [signal, handler] of signalHandlers) process.removeListener(signal, handler);
+    signalHandlers.clear();
+    await flush();
+  };
+}
+
+function defaultInterval(registry: Registry): number {
+  let interval = DEFAULT_INTERVAL_MS;
+  for (const metric of registry.getMetricsAsArray()) {
+    if (metric instanceof Gauge) interval = Math.min(interval, metric.expireMs / 4);
+  }
+  return Math.max(interval, 250);
+}

@@ -1,0 +1,105 @@
+// prometheus-upstash/vercel: flush a registry after a Vercel function's response. Vercel
+// (Edge and Node runtimes) offers `waitUntil` through @vercel/functions; this module uses it
+// when the package is installed and the function runs inside a Vercel request, and otherwise
+// awaits the flush before returning (an instance may be frozen right after the response, so a
+// fire-and-forget write could never run).
+import type { Registry } from "../registry.ts";
+import { type MetricsEndpointOptions, metricsResponse } from "./metrics-endpoint.ts";
+
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
+export interface VercelFlushOptions {
+  /**
+   * The platform's waitUntil. Default: `waitUntil` from @vercel/functions when it can be
+   * imported and a Vercel request context is active. Passing it explicitly
+   * (`import { waitUntil } from "@vercel/functions"`) is the most bundler-proof setup.
+   */
+  waitUntil?: WaitUntil;
+}
+
+export interface WithMetricsOptions extends VercelFlushOptions {
+  registry: Registry;
+}
+
+/**
+ * Flushes the registry so that it outlives the response: handed to waitUntil when there is
+ * one (returns at once), awaited otherwise. Never rejects.
+ */
+export async function flushAfterResponse(
+  registry: Registry,
+  options: VercelFlushOptions = {},
+): Promise<void> {
+  const waitUntil = options.waitUntil ?? (await platformWaitUntil());
+  const flushing = registry.flush().catch(() => {
+    // flush() reports its own failures through the registry's onError
+  });
+  if (waitUntil !== undefined) {
+    try {
+      waitUntil(flushing);
+      return;
+    } catch {
+      // no usable request context after all: wait for the flush ourselves
+    }
+  }
+  await flushing;
+}
+
+/**
+ * Wraps a route handler (`(request, ...rest) => Response`) so the metrics it recorded are
+ * flushed after it, whether it returned or threw.
+ */
+export function withMetrics<A extends unknown[], R extends Response>(
+  handler: (request: Request, ...rest: A) => R | Promise<R>,
+  options: WithMetricsOptions,
+): (request: Request, ...rest: A) => Promise<R> {
+  return async (request, ...rest) => {
+    try {
+      return await handler(request, ...rest);
+    } finally {
+      await flushAfterResponse(options.registry, options);
+    }
+  };
+}
+
+/** A route handler serving the registry's global values (`export const GET = metricsHandler(…)`). */
+export function metricsHandler(
+  registry: Registry,
+  options: MetricsEndpointOptions = {},
+): (request: Request) => Promise<Response> {
+  return (request) => metricsResponse(registry, request, options);
+}
+
+// Vercel's runtime exposes the current request's context (with waitUntil) under this global
+// symbol; @vercel/functions reads the same one. It tells whether a waitUntil call would land.
+const REQUEST_CONTEXT = Symbol.for("@vercel/request-context");
+
+interface RequestContext {
+  waitUntil?: WaitUntil;
+}
+
+function activeRequestContext(): RequestContext | undefined {
+  const holder = (globalThis as Record<symbol, unknown>)[REQUEST_CONTEXT] as
+    | { get?: () => RequestContext | undefined }
+    | undefined;
+  return holder?.get?.();
+}
+
+// Held in a variable so bundlers leave the import alone: the package is optional.
+const VERCEL_FUNCTIONS = "@vercel/functions";
+let vercelWaitUntil: Promise<WaitUntil | undefined> | undefined;
+
+function importVercelWaitUntil(): Promise<WaitUntil | undefined> {
+  vercelWaitUntil ??= import(/* webpackIgnore: true */ /* @vite-ignore */ VERCEL_FUNCTIONS).then(
+    (mod: { waitUntil?: WaitUntil }) =>
+      typeof mod.waitUntil === "function" ? mod.waitUntil : undefined,
+    () => undefined,
+  );
+  return vercelWaitUntil;
+}
+
+/** waitUntil when this code runs inside a Vercel request, else undefined. */
+async function platformWaitUntil(): Promise<WaitUntil | undefined> {
+  const context = activeRequestContext();
+  if (typeof context?.waitUntil !== "function") return undefined;
+  return (await importVercelWaitUntil()) ?? context.waitUntil.bind(context);
+}
