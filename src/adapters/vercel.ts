@@ -84,12 +84,13 @@ function activeRequestContext(): RequestContext | undefined {
   return holder?.get?.();
 }
 
-// Held in a variable so bundlers leave the import alone: the package is optional.
-const VERCEL_FUNCTIONS = "@vercel/functions";
 let vercelWaitUntil: Promise<WaitUntil | undefined> | undefined;
 
+// The package is optional: the magic comments keep webpack (Next.js) and Vite from resolving it
+// at build time, so a missing package only makes this import fail at run time, where it is
+// caught. (A literal specifier, so Vercel's file tracing still ships it when installed.)
 function importVercelWaitUntil(): Promise<WaitUntil | undefined> {
-  vercelWaitUntil ??= import(/* webpackIgnore: true */ /* @vite-ignore */ VERCEL_FUNCTIONS).then(
+  vercelWaitUntil ??= import(/* webpackIgnore: true */ /* @vite-ignore */ "@vercel/functions").then(
     (mod: { waitUntil?: WaitUntil }) =>
       typeof mod.waitUntil === "function" ? mod.waitUntil : undefined,
     () => undefined,
