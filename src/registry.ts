@@ -5,26 +5,37 @@ import {
   PROMETHEUS_CONTENT_TYPE,
 } from "./exposition/content-type.ts";
 import { render } from "./exposition/render.ts";
-import type { Metric } from "./metrics/metric.ts";
+import { emptyFlushStats, Flusher, type FlushStats } from "./flush/flusher.ts";
+import {
+  type ReliabilityOptions,
+  type ResolvedReliability,
+  resolveReliability,
+} from "./flush/options.ts";
+import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
+import { withTimeout } from "./flush/timeout.ts";
+import { SeriesLimits } from "./limits.ts";
+import { type Metric, pairs } from "./metrics/metric.ts";
 import { RedisStore } from "./store/redis-store.ts";
 import type { MetricFamily, RedisClient } from "./types.ts";
 
-export interface RegistryOptions {
+export type { FlushStats } from "./flush/flusher.ts";
+
+/**
+ * Options of a registry. The reliability options (timeouts, retries, bounds, self-metrics) are
+ * documented on ReliabilityOptions; every one has a default that suits a serverless isolate.
+ */
+export interface RegistryOptions extends ReliabilityOptions {
   /** An @upstash/redis client; may also be attached later with setRedis(). */
   redis?: RedisClient;
   /** Namespace of every key in Redis, so apps sharing a database never meet. Default "prom". */
   prefix?: string;
   /** Names this isolate/process in gauge keys. Default: random, made on first flush. */
   instanceId?: string;
-  /** Called with every flush failure. Default: console.error. */
+  /**
+   * Called with every flush failure (after its retries) and every drop of unwritten updates;
+   * the handler never sees these errors. Default: console.error.
+   */
   onError?: (error: unknown) => void;
-}
-
-/** What flushes did, for self-monitoring and tests. */
-export interface FlushStats {
-  flushes: number;
-  failedFlushes: number;
-  droppedUpdates: number;
 }
 
 export class Registry {
@@ -32,7 +43,11 @@ export class Registry {
   static readonly OPENMETRICS_CONTENT_TYPE = OPENMETRICS_CONTENT_TYPE;
 
   readonly prefix: string;
-  readonly stats: FlushStats = { flushes: 0, failedFlushes: 0, droppedUpdates: 0 };
+  readonly stats: FlushStats = emptyFlushStats();
+  private readonly reliability: ResolvedReliability;
+  private readonly self: SelfMetrics | undefined;
+  private readonly flusher: Flusher;
+  private readonly limits: SeriesLimits;
   private readonly metricsByName = new Map<string, Metric>();
   private store: RedisStore | undefined;
   private defaultLabels: Record<string, string> = {};
@@ -50,6 +65,16 @@ export class Registry {
     this.prefix = prefix;
     this.instance = options.instanceId;
     this.onError = options.onError ?? defaultOnError;
+    this.reliability = resolveReliability(options);
+    this.self = this.reliability.selfMetrics ? new SelfMetrics() : undefined;
+    this.flusher = new Flusher(this.reliability, this.stats, this.self, (e) => this.onError(e));
+    this.limits = new SeriesLimits(
+      this.reliability.maxSeriesPerMetric,
+      this.reliability.maxSeriesBytes,
+      // a single series must fit in a request with room to spare
+      Math.floor(this.reliability.maxRequestBytes / 4),
+      (n) => this.flusher.countDropped("series_limit", n),
+    );
     if (options.redis) this.setRedis(options.redis);
   }
 
@@ -80,11 +105,18 @@ export class Registry {
   }
 
   registerMetric(metric: Metric): void {
+    if (this.self !== undefined && metric.name.startsWith(SELF_METRIC_PREFIX)) {
+      throw new Error(
+        `Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
+          `self-metrics (${metric.name}); pass selfMetrics: false to use them yourself`,
+      );
+    }
     const existing = this.metricsByName.get(metric.name);
     if (existing !== undefined && existing !== metric) {
       throw new Error(`A metric with the name ${metric.name} has already been registered.`);
     }
     this.metricsByName.set(metric.name, metric);
+    metric.useLimits(this.limits);
   }
 
   getSingleMetric(name: string): Metric | undefined {
@@ -134,26 +166,23 @@ export class Registry {
   }
 
   private async flushNow(): Promise<void> {
-    const now = Date.now();
-    const builder = new BatchBuilder();
-    for (const m of this.metricsByName.values()) m.drain(builder, now);
-    if (builder.isEmpty) return;
     if (this.store === undefined) {
-      this.stats.droppedUpdates += builder.updates;
+      // A configuration error, not a Redis failure: say so loudly, once per flush.
+      const builder = new BatchBuilder();
+      for (const m of this.metricsByName.values()) m.drain(builder, Date.now());
+      if (builder.isEmpty) return;
+      this.flusher.countDropped("no_redis", builder.updates);
       throw new Error(
         "prometheus-upstash: this registry has no Redis client; pass { redis } or call setRedis()",
       );
     }
-    this.stats.flushes++;
-    try {
-      await this.store.write(builder.batch, randomId(), this.instanceId);
-    } catch (error) {
-      this.stats.failedFlushes++;
-      this.stats.droppedUpdates += builder.updates;
+    const failedBefore = this.stats.failedFlushes;
+    await this.flusher.flush(this.store, this.metricsByName.values(), this.instanceId);
+    if (this.stats.failedFlushes !== failedBefore) {
+      // Gauges hold this instance's truth: write all of them again with the next flush.
       for (const m of this.metricsByName.values()) {
         (m as { markUnwritten?: () => void }).markUnwritten?.();
       }
-      this.onError(error);
     }
   }
 
@@ -192,21 +221,38 @@ export class Registry {
     }));
   }
 
-  private async collect(metrics = this.getMetricsAsArray()): Promise<MetricFamily[]> {
+  /** Every metric a scrape shows: the registered ones, then the self-metrics. */
+  private scraped(): Scraped[] {
+    return this.self
+      ? [...this.getMetricsAsArray(), ...this.self.metrics]
+      : this.getMetricsAsArray();
+  }
+
+  private async collect(metrics: readonly Scraped[] = this.scraped()): Promise<MetricFamily[]> {
     if (this.store === undefined) {
       throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
     }
-    const raw = await this.store.read(metrics);
+    const raw = await withTimeout(this.store.read(metrics), this.reliability.timeoutMs, "a scrape");
     const now = Date.now();
-    return metrics.map((m, i) => ({
-      name: m.name,
-      help: m.help,
-      type: m.type,
-      labelNames: m.labelNames,
-      samples: m.collect(raw[i], now),
-    }));
+    const families: MetricFamily[] = [];
+    metrics.forEach((m, i) => {
+      // Self-metrics show once some instance has written one: a healthy app's exposition is
+      // exactly its own metrics, and any failure anywhere makes them appear.
+      if (this.self?.owns(m) && pairs(raw[i]).length === 0) return;
+      families.push({
+        name: m.name,
+        help: m.help,
+        type: m.type,
+        labelNames: m.labelNames,
+        samples: m.collect(raw[i], now),
+      });
+    });
+    return families;
   }
 }
+
+/** What a scrape needs of a metric (registered metrics and self-metrics alike). */
+type Scraped = Pick<Metric, "name" | "help" | "type" | "labelNames" | "readSpec" | "collect">;
 
 export interface MetricJSON {
   name: string;

@@ -33,12 +33,14 @@ export class Counter<T extends string = string> extends Metric<T> {
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     const key = this.labelSet.keyOfArgs(args);
     this.pending.delete(key);
+    this.forgetSeries(key);
     this.deletes.push(key);
   }
 
   /** Deletes every series of this counter for every instance (DEL on the next flush). */
   reset(): void {
     this.pending.clear();
+    this.forgetAllSeries();
     this.deletes = [];
     this.resetPending = true;
   }
@@ -48,7 +50,9 @@ export class Counter<T extends string = string> extends Metric<T> {
       if (v < 0) throw new Error(`It is not possible to decrease a counter (${this.name})`);
       throw new TypeError(`Value of ${this.name} must be a finite number, got ${String(v)}`);
     }
-    this.pending.set(key, (this.pending.get(key) ?? 0) + v);
+    const prev = this.pending.get(key);
+    if (prev === undefined && !this.admit(key)) return;
+    this.pending.set(key, (prev ?? 0) + v);
     this.updates++;
   }
 

@@ -118,12 +118,14 @@ export class Gauge<T extends string = string> extends Metric<T> {
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     const key = this.labelSet.keyOfArgs(args);
     this.values.delete(key);
+    this.forgetSeries(key);
     this.deletes.push(key, AT + key);
   }
 
   /** Removes all of this instance's values of this gauge. */
   reset(): void {
     this.values.clear();
+    this.forgetAllSeries();
     this.dirty = [];
     this.deletes = [];
     this.resetPending = true;
@@ -133,6 +135,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
     validateFinite(this.name, v);
     let e = this.values.get(key);
     if (e === undefined) {
+      if (!this.admit(key)) return;
       e = { value: 0, at: 0 };
       this.values.set(key, e);
     }

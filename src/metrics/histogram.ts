@@ -75,12 +75,14 @@ export class Histogram<T extends string = string> extends Metric<T> {
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     const key = this.labelSet.keyOfArgs(args);
     this.pending.delete(key);
+    this.forgetSeries(key);
     for (const tag of this.bucketTags) this.deletes.push(tag + key);
     this.deletes.push(SUM + key);
   }
 
   reset(): void {
     this.pending.clear();
+    this.forgetAllSeries();
     this.deletes = [];
     this.resetPending = true;
   }
@@ -94,9 +96,11 @@ export class Histogram<T extends string = string> extends Metric<T> {
     };
   }
 
-  private entry(key: string): Pending {
+  /** The pending entry of a series; undefined when a new series is over the bounds. */
+  private entry(key: string): Pending | undefined {
     let e = this.pending.get(key);
     if (e === undefined) {
+      if (!this.admit(key)) return undefined;
       e = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0 };
       this.pending.set(key, e);
     }
@@ -109,6 +113,7 @@ export class Histogram<T extends string = string> extends Metric<T> {
     let i = 0;
     while (i < bounds.length && v > bounds[i]!) i++;
     const e = this.entry(key);
+    if (e === undefined) return;
     e.counts[i]!++;
     e.sum += v;
     this.updates++;

@@ -1,5 +1,6 @@
 import type { BatchBuilder } from "../batch.ts";
 import { LabelSet } from "../labels.ts";
+import { type SeriesLimits, UNREGISTERED_LIMITS } from "../limits.ts";
 import type { Registry } from "../registry.ts";
 import { globalRegistry } from "../registry.ts";
 import type { LabelValues, MetricType, Sample } from "../types.ts";
@@ -30,6 +31,9 @@ export abstract class Metric<T extends string = string> {
   readonly help: string;
   readonly labelNames: readonly T[];
   protected readonly labelSet: LabelSet<T>;
+  /** Series this metric has recorded in this isolate (bounded by its registry's limits). */
+  private readonly knownSeries = new Set<string>();
+  private limits: SeriesLimits = UNREGISTERED_LIMITS;
 
   constructor(config: MetricConfiguration<T>, reservedLabels: readonly string[] = []) {
     if (typeof config !== "object" || config === null) {
@@ -52,6 +56,37 @@ export abstract class Metric<T extends string = string> {
   ): [key: string, value: number] {
     if (typeof a === "object" && a !== null) return [this.labelSet.keyOf(a), b ?? fallback];
     return [this.labelSet.keyOf({}), a ?? fallback];
+  }
+
+  /** Called by the first registry that takes this metric: its bounds apply from now on. */
+  useLimits(limits: SeriesLimits): void {
+    if (this.limits === UNREGISTERED_LIMITS) this.limits = limits;
+  }
+
+  /**
+   * True when an update of series `key` may be recorded: a series seen before, or a new one
+   * within the bounds. Otherwise the update is counted as dropped (never thrown): a flood of
+   * label values must not break the handler. Call it only when the key is not pending already.
+   */
+  protected admit(key: string): boolean {
+    if (this.knownSeries.has(key)) return true;
+    if (this.knownSeries.size < this.limits.maxSeriesPerMetric && this.limits.take(key)) {
+      this.knownSeries.add(key);
+      return true;
+    }
+    this.limits.refused(1);
+    return false;
+  }
+
+  /** The series was removed: it no longer counts against the bounds. */
+  protected forgetSeries(key: string): void {
+    if (this.knownSeries.delete(key)) this.limits.give(key);
+  }
+
+  /** Every series was removed (reset). */
+  protected forgetAllSeries(): void {
+    for (const key of this.knownSeries) this.limits.give(key);
+    this.knownSeries.clear();
   }
 
   /** Number of distinct series with pending data (for bounds and accounting). */

@@ -1,7 +1,12 @@
-import type { Batch } from "../batch.ts";
 import type { ReadSpec } from "../metrics/metric.ts";
 import type { RedisClient } from "../types.ts";
 import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.ts";
+
+/** One batch as sent: its id ("" = not idempotent) and its JSON (see batch.ts). */
+export interface WireBatch {
+  id: string;
+  json: string;
+}
 
 /** How long a batch id is remembered, so a retried batch is applied once (seconds). */
 export const BATCH_ID_TTL_SECONDS = 3600;
@@ -23,13 +28,18 @@ export class RedisStore {
     this.reader = new Script(redis, READ_SCRIPT);
   }
 
-  /** Applies the batch once; resolves false when this batch id had been applied already. */
-  async write(batch: Batch, batchId: string, instanceId: string): Promise<boolean> {
-    const applied = await this.writer.exec(
-      [this.base],
-      [batchId, String(BATCH_ID_TTL_SECONDS), instanceId, JSON.stringify(batch)],
-    );
-    return Number(applied) === 1;
+  /**
+   * Applies each batch once, oldest first, in one request. Resolves one flag per batch: true =
+   * applied now, false = its id had been applied already (a resend), so it was skipped.
+   */
+  async write(batches: readonly WireBatch[], instanceId: string): Promise<boolean[]> {
+    const args = [String(BATCH_ID_TTL_SECONDS), instanceId];
+    for (const b of batches) args.push(b.id, b.json);
+    const reply: unknown = await this.writer.exec([this.base], args);
+    if (!Array.isArray(reply) || reply.length !== batches.length) {
+      throw new Error(`Unexpected write reply from Redis: ${JSON.stringify(reply)}`);
+    }
+    return reply.map((applied) => Number(applied) === 1);
   }
 
   /** Reads what each metric's spec asks for; the result lines up with `specs`. */

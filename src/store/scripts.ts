@@ -17,18 +17,37 @@
 import { SUMMARY_READ_LUA, SUMMARY_WRITE_LUA } from "./summary-scripts.ts";
 
 /**
- * KEYS[1] = "{P}"; ARGV = batch id ("" = not idempotent), batch-id TTL seconds, instance id,
- * batch JSON (see batch.ts). Returns 1 when applied, 0 when this batch id was applied before.
+ * KEYS[1] = "{P}"; ARGV = batch-id TTL seconds, instance id, then one (batch id, batch JSON)
+ * pair per batch, oldest first (batch.ts; id "" = not idempotent). Returns one integer per
+ * batch: 1 = applied now, 0 = this id was applied before (a resent batch), so it was skipped.
  */
 export const WRITE_SCRIPT = `${SUMMARY_WRITE_LUA}
 local base = KEYS[1]
-if ARGV[1] ~= '' then
-  if not redis.call('SET', base .. ':batch:' .. ARGV[1], '1', 'NX', 'EX', ARGV[2]) then
-    return 0
+local instance = ARGV[2]
+-- Claim each batch id (SET NX) before its batch joins the work, so a batch sent again (a
+-- retry after a lost response, a batch carried over from a failed flush) is applied once.
+-- The claimed batches are merged section by section, in order, and applied below as one.
+local batch = { v = {}, g = {} }
+local applied = {}
+local claimed = 0
+for i = 3, #ARGV, 2 do
+  local id = ARGV[i]
+  if id == '' or redis.call('SET', base .. ':batch:' .. id, '1', 'NX', 'EX', ARGV[1]) then
+    applied[#applied + 1] = 1
+    claimed = claimed + 1
+    for section, ops in pairs(cjson.decode(ARGV[i + 1])) do
+      local into = batch[section]
+      if into == nil then
+        into = {}
+        batch[section] = into
+      end
+      for _, op in ipairs(ops) do into[#into + 1] = op end
+    end
+  else
+    applied[#applied + 1] = 0
   end
 end
-local batch = cjson.decode(ARGV[4])
-local instance = ARGV[3]
+if claimed == 0 then return applied end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -63,7 +82,7 @@ for _, op in ipairs(batch.g) do
 end
 
 apply_summary_ops(base, now, batch.s)
-return 1
+return applied
 `;
 
 /**
