@@ -37,6 +37,8 @@ const repoRoot = join(dirname(new URL(import.meta.url).pathname), "..");
 export const wranglerOfflineEnv = {
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  // The banner is what runs wrangler's npm update check.
+  WRANGLER_HIDE_BANNER: "true",
 } as const;
 
 function wranglerCliPath(): string {
