@@ -1,0 +1,326 @@
+// Scrape: time of registry.metrics() for 1k, 10k and 100k series (half counter series, half
+// gauge series) written by 10 or 100 instances, against prom-client's in-memory
+// registry.metrics() holding the same series; HTTP requests and bytes per scrape; Redis memory
+// per series (MEMORY USAGE summed over the keys) against the seed's one-string-key-per-series
+// layout.
+//
+// The seed layout (prometheus-aioredis-client): one string key per series named by the metric
+// name and its labels (its README lists a metric's keys with `keys <metric>*`), gauges with a
+// `gauge_index` label per process and an expiry. We build those keys as
+// `<metric>:<JSON of the sorted label set>` — the closest faithful reading of the README.
+import { Redis } from "@upstash/redis";
+import * as prom from "prom-client";
+import { Counter, Gauge, Registry } from "../src/index.ts";
+import { fmt, printTable, ratio, writeResults } from "./lib/report.ts";
+import { type BenchStack, startBenchStack } from "./lib/stack.ts";
+import { barChart } from "./lib/svg.ts";
+
+const SERIES = (process.env["BENCH_SCRAPE_SERIES"] ?? "1000,10000,100000").split(",").map(Number);
+const INSTANCES = [10, 100];
+const PREFIX = "scrape";
+const COUNTER = "bench_requests_total";
+const GAUGE = "bench_in_flight";
+const LABELS = ["shard", "id"] as const;
+const SHARDS = 16;
+
+/** Label values of series number `id`; even ids are counter series, odd ids gauge series. */
+const labelsOf = (id: number) => ({ shard: `shard-${id % SHARDS}`, id: `series-${id}` });
+/** Which instance writes series `id`: both kinds spread evenly over the instances. */
+const instanceOf = (id: number, instances: number) => Math.floor(id / 2) % instances;
+
+/** Timed scrapes per configuration (after one warm-up), fewer for the big ones. */
+const repetitions = (n: number) => (n >= 100_000 ? 3 : n >= 10_000 ? 5 : 15);
+
+function defineOurs(registry: Registry) {
+  return {
+    counter: new Counter({
+      name: COUNTER,
+      help: "Requests",
+      labelNames: LABELS,
+      registers: [registry],
+    }),
+    gauge: new Gauge({
+      name: GAUGE,
+      help: "In flight",
+      labelNames: LABELS,
+      registers: [registry],
+      expire: 3600, // the bench must not race the expiry of the values it reads
+    }),
+  };
+}
+
+async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  // Warm-up: at least 3 calls and 300 ms, so the first configuration is not the JIT's.
+  const warmUntil = performance.now() + 300;
+  for (let i = 0; i < 3 || performance.now() < warmUntil; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Sum of MEMORY USAGE (exact: SAMPLES 0) over the keys matching `pattern`. */
+async function memoryOf(
+  stack: BenchStack,
+  pattern: string,
+): Promise<{ keys: number; bytes: number }> {
+  let cursor = "0";
+  let keys = 0;
+  let bytes = 0;
+  do {
+    const [next, found] = await stack.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    for (const key of found) {
+      keys++;
+      bytes += Number((await stack.redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
+    }
+  } while (cursor !== "0");
+  return { keys, bytes };
+}
+
+/** Writes N series the way the seed did: one string key each, gauges per process with expiry. */
+async function writeSeedLayout(stack: BenchStack, n: number, instances: number): Promise<void> {
+  const sortedJson = (labels: Record<string, string>) =>
+    JSON.stringify(
+      Object.fromEntries(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))),
+    );
+  for (let start = 0; start < n; start += 5000) {
+    const pipeline = stack.redis.pipeline();
+    for (let id = start; id < Math.min(n, start + 5000); id++) {
+      if (id % 2 === 0) {
+        pipeline.set(`${COUNTER}:${sortedJson(labelsOf(id))}`, String(id % 97));
+      } else {
+        const gaugeIndex = String(instanceOf(id, instances));
+        pipeline.set(
+          `${GAUGE}:${sortedJson({ ...labelsOf(id), gauge_index: gaugeIndex })}`,
+          "1",
+          "EX",
+          3600,
+        );
+      }
+    }
+    await pipeline.exec();
+  }
+}
+
+interface Row {
+  series: number;
+  instances: number;
+  oursMs: number;
+  promClientMs: number;
+  requestsPerScrape: number;
+  responseBytes: number;
+  exposedSamples: number;
+  redisKeys: number;
+  /** Bytes of one flush's idempotency marker key (kept 1 h). */
+  bytesPerFlushMarker: number;
+  bytesPerSeries: number;
+  seedKeys: number;
+  seedBytesPerSeries: number;
+}
+
+async function main(): Promise<void> {
+  const stack = await startBenchStack();
+  const rows: Row[] = [];
+  try {
+    // Load both scripts into Redis' script cache first, so no memory figure includes them.
+    const warm = new Registry({
+      redis: new Redis({ url: stack.url, token: stack.token }),
+      prefix: "warm",
+    });
+    defineOurs(warm).counter.inc(labelsOf(0));
+    await warm.flush();
+    await warm.metrics();
+
+    for (const n of SERIES) {
+      // prom-client holds the same N series in memory; its scrape does not depend on instances.
+      const promRegistry = new prom.Registry();
+      const promCounter = new prom.Counter({
+        name: COUNTER,
+        help: "Requests",
+        labelNames: LABELS,
+        registers: [promRegistry],
+      });
+      const promGauge = new prom.Gauge({
+        name: GAUGE,
+        help: "In flight",
+        labelNames: LABELS,
+        registers: [promRegistry],
+      });
+      for (let id = 0; id < n; id++) {
+        if (id % 2 === 0) promCounter.inc(labelsOf(id), id % 97);
+        else promGauge.set(labelsOf(id), 1);
+      }
+      const promTimes = await timeIt(repetitions(n), () => promRegistry.metrics());
+
+      for (const instances of INSTANCES) {
+        await stack.redis.flushall();
+        // Each instance (an isolate) writes its share of the series and flushes once.
+        for (let j = 0; j < instances; j++) {
+          const registry = new Registry({
+            redis: new Redis({ url: stack.url, token: stack.token }),
+            prefix: PREFIX,
+            instanceId: `isolate-${j}`,
+            onError: (e) => {
+              throw e;
+            },
+          });
+          const { counter, gauge } = defineOurs(registry);
+          for (let id = 0; id < n; id++) {
+            if (instanceOf(id, instances) !== j) continue;
+            if (id % 2 === 0) counter.inc(labelsOf(id), id % 97);
+            else gauge.set(labelsOf(id), 1);
+          }
+          await registry.flush();
+        }
+        // Every flush leaves a marker key for idempotent retries (1 h TTL): measured apart,
+        // and left out of the per-series figures (they are about the series).
+        const markers = await memoryOf(stack, `{${PREFIX}}:batch:*`);
+
+        const scraper = new Registry({
+          redis: new Redis({ url: stack.url, token: stack.token }),
+          prefix: PREFIX,
+        });
+        defineOurs(scraper);
+        let text = "";
+        stack.resetCounts();
+        let scrapes = 0;
+        const times = await timeIt(repetitions(n), async () => {
+          text = await scraper.metrics();
+          scrapes++;
+        });
+        const requestsPerScrape = stack.counts().requests / scrapes;
+        const exposedSamples = text
+          .split("\n")
+          .filter((l) => l !== "" && !l.startsWith("#")).length;
+        if (exposedSamples !== n)
+          throw new Error(`scrape exposed ${exposedSamples} samples, expected ${n}`);
+
+        // One more scrape through the counting proxy, for the bytes on the wire.
+        const viaProxy = new Registry({
+          redis: new Redis({ url: stack.proxyUrl, token: stack.token }),
+          prefix: PREFIX,
+        });
+        defineOurs(viaProxy);
+        stack.resetCounts();
+        await viaProxy.metrics();
+        await viaProxy.metrics(); // the first call sends the script text (EVAL)
+        const responseBytes = stack.counts().bytesReceived / 2;
+
+        // Let Redis finish incremental rehashing, or MEMORY USAGE counts two tables of a hash.
+        await new Promise((r) => setTimeout(r, 1000));
+        const ours = await memoryOf(stack, `{${PREFIX}}:[vgs]*`);
+
+        await stack.redis.flushall();
+        await writeSeedLayout(stack, n, instances);
+        await new Promise((r) => setTimeout(r, 1000));
+        const seed = await memoryOf(stack, "bench_*");
+
+        rows.push({
+          series: n,
+          instances,
+          oursMs: median(times),
+          promClientMs: median(promTimes),
+          requestsPerScrape,
+          responseBytes,
+          exposedSamples,
+          redisKeys: ours.keys,
+          bytesPerFlushMarker: markers.keys === 0 ? 0 : markers.bytes / markers.keys,
+          bytesPerSeries: ours.bytes / n,
+          seedKeys: seed.keys,
+          seedBytesPerSeries: seed.bytes / n,
+        });
+        console.log(`${n} series / ${instances} instances done`);
+      }
+    }
+  } finally {
+    await stack.stop();
+  }
+
+  printTable(
+    "Scrape time: median ms per metrics() call; ratio = ours / prom-client (prom-client reads its own memory, we read Redis over HTTP)",
+    [
+      "series",
+      "instances",
+      "ours ms",
+      "prom-client ms",
+      "ratio",
+      "requests/scrape",
+      "response bytes",
+    ],
+    rows.map((r) => [
+      String(r.series),
+      String(r.instances),
+      r.oursMs,
+      r.promClientMs,
+      ratio(r.oursMs, r.promClientMs),
+      r.requestsPerScrape,
+      r.responseBytes,
+    ]),
+  );
+  printTable(
+    "Redis memory per series: MEMORY USAGE (SAMPLES 0) summed over the keys / series; ratio = seed / ours (> 1: the seed layout needs more)",
+    [
+      "series",
+      "instances",
+      "our keys",
+      "ours B/series",
+      "seed keys",
+      "seed B/series",
+      "ratio",
+      "B per flush marker",
+    ],
+    rows.map((r) => [
+      String(r.series),
+      String(r.instances),
+      r.redisKeys,
+      r.bytesPerSeries,
+      r.seedKeys,
+      r.seedBytesPerSeries,
+      ratio(r.seedBytesPerSeries, r.bytesPerSeries),
+      r.bytesPerFlushMarker,
+    ]),
+  );
+
+  const label = (r: Row) => `${fmt(r.series)} series, ${r.instances} inst.`;
+  const svg = barChart([
+    {
+      title: "Scrape: one metrics() call (ms, less is better)",
+      unit: "milliseconds; ours = one HTTP request to Redis, prom-client = its own memory",
+      series: [
+        "prometheus-upstash (global, from Redis)",
+        "prom-client 15 (one process, in memory)",
+      ],
+      log: true,
+      groups: rows.map((r) => ({ label: label(r), values: [r.oursMs, r.promClientMs] })),
+    },
+    {
+      title: "Redis memory per series (bytes, less is better)",
+      unit: "MEMORY USAGE summed over the keys, divided by the number of series",
+      series: ["prometheus-upstash (hash per metric)", "seed layout (string key per series)"],
+      groups: rows.map((r) => ({
+        label: label(r),
+        values: [r.bytesPerSeries, r.seedBytesPerSeries],
+      })),
+      format: (v) => `${Math.round(v)} B`,
+    },
+  ]);
+  writeResults(
+    "scrape",
+    {
+      description:
+        "metrics() time for N series (half counter, half gauge series) written by I instances, vs prom-client in memory; Redis memory per series vs the seed's string-key-per-series layout",
+      seedLayout:
+        "<metric>:<JSON of sorted labels> string keys; gauges carry gauge_index and an expiry",
+      rows,
+    },
+    svg,
+  );
+}
+
+await main();
