@@ -7,6 +7,11 @@
 // Bounds: batches are kept up to `maxPendingBytes` (the oldest dropped first) and for half the
 // id TTL at most (an id Redis has forgotten could be applied twice); a request carries at most
 // `maxRequestBytes`. Whatever is dropped is counted in stats and self-metrics and reported.
+//
+// A request we stopped waiting for may still land (the client may retry it on its own for
+// seconds). So a batch remembers its requests in flight: one that lands marks it applied (it
+// leaves the queue without a resend), and a batch dropped while a request for it is in flight
+// is counted as dropped only once all of them failed.
 import type { RedisStore, WireBatch } from "../store/redis-store.ts";
 import { BATCH_ID_TTL_SECONDS } from "../store/redis-store.ts";
 import type { ResolvedReliability } from "./options.ts";
@@ -29,6 +34,8 @@ export interface FlushStats {
   /** Batches waiting for the next flush right now, and their bytes. */
   pendingBatches: number;
   pendingBytes: number;
+  /** Batches given up while a request for them was in flight: counted once it settles. */
+  unsettledBatches: number;
 }
 
 export function emptyFlushStats(): FlushStats {
@@ -40,6 +47,7 @@ export function emptyFlushStats(): FlushStats {
     duplicateBatches: 0,
     pendingBatches: 0,
     pendingBytes: 0,
+    unsettledBatches: 0,
   };
 }
 
@@ -51,10 +59,17 @@ interface QueuedBatch extends Part {
   createdAt: number;
   /** Self-metric counts this batch carries, owed again if it is dropped. */
   self?: SelfDeltas;
+  /** Write requests containing it that have not settled (we may have stopped waiting). */
+  inFlight: number;
+  /** A write containing it was answered: it is in Redis. */
+  landed: boolean;
+  /** Given up (bounds) while a request was in flight: the drop is counted when they settle. */
+  dropped?: DropReason;
 }
 
 export class Flusher {
   private queue: QueuedBatch[] = [];
+  private readonly unsettled = new Set<QueuedBatch>();
   private readonly options: ResolvedReliability;
   private readonly stats: FlushStats;
   private readonly self: SelfMetrics | undefined;
@@ -75,6 +90,7 @@ export class Flusher {
   /** Drains the metrics, then writes everything queued. Never rejects. */
   async flush(store: RedisStore, metrics: Iterable<Drainable>, instanceId: string): Promise<void> {
     const now = Date.now();
+    this.queue = this.queue.filter((b) => !b.landed); // a late answer already applied them
     const partBytes = this.options.maxRequestBytes - REQUEST_OVERHEAD_BYTES;
     for (const part of drainToParts(metrics, now, partBytes)) this.enqueue(part, now);
     if (this.self) {
@@ -98,7 +114,7 @@ export class Flusher {
   }
 
   private enqueue(part: Part, now: number, self?: SelfDeltas): void {
-    this.queue.push({ ...part, id: randomId(), createdAt: now, self });
+    this.queue.push({ ...part, id: randomId(), createdAt: now, self, inFlight: 0, landed: false });
   }
 
   /** The oldest batches that fit in one request (at least one). */
@@ -122,7 +138,7 @@ export class Flusher {
     for (let attempt = 0; ; attempt++) {
       try {
         const applied = await withTimeout(
-          store.write(wire, instanceId),
+          this.track(group, store.write(wire, instanceId)),
           this.options.timeoutMs,
           "a flush",
         );
@@ -149,6 +165,31 @@ export class Flusher {
     }
   }
 
+  /** Follows a write to its end, even past our timeout: see the header. */
+  private track<T>(group: QueuedBatch[], request: Promise<T>): Promise<T> {
+    for (const b of group) b.inFlight++;
+    request
+      .then(
+        () => {
+          for (const b of group) b.landed = true;
+        },
+        () => {},
+      )
+      .finally(() => {
+        for (const b of group) {
+          b.inFlight--;
+          if (b.dropped !== undefined && b.inFlight === 0) this.settle(b);
+        }
+      });
+    return request;
+  }
+
+  private settle(batch: QueuedBatch): void {
+    this.unsettled.delete(batch);
+    this.stats.unsettledBatches = this.unsettled.size;
+    if (!batch.landed) this.countDrop(batch, batch.dropped!);
+  }
+
   private backoff(attempt: number): number {
     return this.options.backoffMs * 4 ** attempt * (0.5 + Math.random());
   }
@@ -170,6 +211,18 @@ export class Flusher {
   }
 
   private drop(batch: QueuedBatch, reason: DropReason): void {
+    if (batch.landed) return;
+    if (batch.inFlight > 0) {
+      batch.dropped = reason;
+      batch.json = ""; // only the counts are needed from now on
+      this.unsettled.add(batch);
+      this.stats.unsettledBatches = this.unsettled.size;
+      return;
+    }
+    this.countDrop(batch, reason);
+  }
+
+  private countDrop(batch: QueuedBatch, reason: DropReason): void {
     this.stats.droppedUpdates += batch.updates;
     this.self?.countDropped(reason, batch.updates);
     if (batch.self) this.self?.giveBack(batch.self);

@@ -126,12 +126,14 @@ export class Summary<T extends string = string> extends Metric<T> {
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     const key = this.labelSet.keyOfArgs(args);
     this.pending.delete(key);
+    this.forgetSeries(key);
     this.deletes.push(SUM + key, COUNT + key);
     this.deletedSeries.push(key);
   }
 
   reset(): void {
     this.pending.clear();
+    this.forgetAllSeries();
     this.deletes = [];
     this.deletedSeries = [];
     this.resetPending = true;
@@ -141,6 +143,7 @@ export class Summary<T extends string = string> extends Metric<T> {
     validateFinite(this.name, v);
     let e = this.pending.get(key);
     if (e === undefined) {
+      if (!this.admit(key)) return;
       e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets) };
       this.pending.set(key, e);
     }

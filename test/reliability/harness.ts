@@ -1,0 +1,70 @@
+// Shared pieces of the reliability tests: an "isolate" (a registry with a counter and a
+// histogram, writing through the fault proxy) and a reader that sees Redis directly.
+import { Redis, type RedisConfigNodejs } from "@upstash/redis";
+import { Counter, Histogram, Registry, type RegistryOptions } from "../../src/index.ts";
+import type { FaultProxy } from "../../tools/fault-proxy/proxy.ts";
+import { type ParsedFamily, parseChecked, sampleValue } from "../helpers/exposition.ts";
+import { newClient, sharedStack } from "../helpers/stack.ts";
+
+export const BUCKETS = [0.1, 1, 10];
+
+export interface Isolate {
+  registry: Registry;
+  requests: Counter<"route">;
+  latency: Histogram<"route">;
+  errors: unknown[];
+}
+
+/** A registry as one serverless isolate would have it, talking to Redis through `proxy`. */
+export function makeIsolate(
+  proxy: FaultProxy | string,
+  prefix: string,
+  options: Partial<RegistryOptions> = {},
+  client: Partial<RedisConfigNodejs> = {},
+): Isolate {
+  const url = typeof proxy === "string" ? proxy : proxy.url;
+  const errors: unknown[] = [];
+  const registry = new Registry({
+    redis: new Redis({ url, token: sharedStack().token, ...client }),
+    prefix,
+    onError: (e) => errors.push(e),
+    ...options,
+  });
+  const requests = new Counter({
+    name: "requests_total",
+    help: "Requests",
+    labelNames: ["route"],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "latency_seconds",
+    help: "Latency",
+    labelNames: ["route"],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  return { registry, requests, latency, errors };
+}
+
+/** What Redis holds for a prefix, read straight from the local Upstash server. */
+export async function readTotals(prefix: string, routes: readonly string[]) {
+  const reader = makeIsolate(sharedStack().url, prefix);
+  const families = parseChecked(await reader.registry.metrics());
+  const result = { requests: 0, observations: 0, families };
+  for (const route of routes) {
+    result.requests += sampleValue(families, "requests_total", { route }) ?? 0;
+    result.observations += sampleValue(families, "latency_seconds_count", { route }) ?? 0;
+  }
+  return result;
+}
+
+/** The value of a self-metric in a scrape, 0 when it is not shown. */
+export function selfMetric(
+  families: ParsedFamily[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  return sampleValue(families, name, labels) ?? 0;
+}
+
+export { newClient };
