@@ -73,6 +73,7 @@ describe("the example Worker in workerd", () => {
     expect(delta('example_order_items_bucket{le="2"}')).toBe(0);
     expect(delta("example_request_payload_bytes_count")).toBe(2);
     expect(delta("example_request_payload_bytes_sum")).toBe(order.length + 4);
+    expect(after.has('example_request_payload_bytes{quantile="0.5"}')).toBe(true);
     // Nothing is in flight between requests.
     expect(after.get("example_requests_in_flight")).toBe(0);
   });
