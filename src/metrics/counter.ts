@@ -10,7 +10,8 @@ export interface CounterChild {
 /** A global counter: every instance adds its deltas into one Redis hash field per series. */
 export class Counter<T extends string = string> extends Metric<T> {
   readonly type = "counter" as const;
-  private pending = new Map<string, number>();
+  /** Pending delta per series; boxed so a repeat inc is one lookup, no re-insert. */
+  private pending = new Map<string, { delta: number }>();
   private deletes: string[] = [];
   private resetPending = false;
   private updates = 0;
@@ -46,13 +47,15 @@ export class Counter<T extends string = string> extends Metric<T> {
   }
 
   private add(key: string, v: number): void {
-    if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) {
+    // typeof first: "1" >= 0 is true, and "0" + "1" would concatenate into the batch.
+    if (typeof v !== "number" || !(v >= 0 && v < Number.POSITIVE_INFINITY)) {
       if (v < 0) throw new Error(`It is not possible to decrease a counter (${this.name})`);
       throw new TypeError(`Value of ${this.name} must be a finite number, got ${String(v)}`);
     }
-    const prev = this.pending.get(key);
-    if (prev === undefined && !this.admit(key)) return;
-    this.pending.set(key, (prev ?? 0) + v);
+    const entry = this.pending.get(key);
+    if (entry !== undefined) entry.delta += v;
+    else if (this.admit(key)) this.pending.set(key, { delta: v });
+    else return;
     this.updates++;
   }
 
@@ -63,7 +66,7 @@ export class Counter<T extends string = string> extends Metric<T> {
   drain(batch: BatchBuilder): void {
     if (this.pending.size === 0 && this.deletes.length === 0 && !this.resetPending) return;
     const increments: string[] = [];
-    for (const [key, delta] of this.pending) increments.push(key, num(delta));
+    for (const [key, { delta }] of this.pending) increments.push(key, num(delta));
     batch.batch.v.push([this.name, this.resetPending ? 1 : 0, this.deletes, increments]);
     batch.updates += this.updates;
     this.updates = 0;
