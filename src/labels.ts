@@ -18,22 +18,33 @@ export class LabelSet<T extends string> {
   }
 
   keyOf(labels: LabelValues<T>): string {
-    for (const name in labels) {
-      if (!this.known.has(name)) {
-        throw new Error(
-          `Added label "${name}" is not included in initial labelset for ${this.metric}`,
-        );
-      }
-    }
     const names = this.names;
-    if (names.length === 0) return NO_LABELS_KEY;
     // Same text as JSON.stringify(values), built without the intermediate array: this runs on
     // every labelled inc/observe/set.
     let key = "[";
+    let given = 0;
     for (let i = 0; i < names.length; i++) {
       const v = labels[names[i]!];
       if (i > 0) key += ",";
-      key += jsonString(v === undefined ? "" : checkValue(this.metric, v));
+      if (v === undefined) {
+        key += '""';
+      } else {
+        given++;
+        key += jsonString(typeof v === "string" ? v : checkValue(this.metric, v));
+      }
+    }
+    // Unknown label names: counting keys is cheaper than looking each one up, and only a
+    // mismatch needs the lookups (which also forgive keys explicitly set to undefined).
+    let count = 0;
+    for (const _ in labels) count++;
+    if (count !== given) {
+      for (const name in labels) {
+        if (!this.known.has(name)) {
+          throw new Error(
+            `Added label "${name}" is not included in initial labelset for ${this.metric}`,
+          );
+        }
+      }
     }
     return key + "]";
   }
@@ -59,12 +70,16 @@ export class LabelSet<T extends string> {
   }
 }
 
-// Characters JSON.stringify escapes: quote, backslash, controls, lone surrogates.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching controls is the point
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
+/** JSON text of a string; the scan (faster than a regex here) skips JSON.stringify for plain text. */
 function jsonString(v: string): string {
-  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    // What JSON.stringify escapes: controls, quote, backslash, (lone) surrogates.
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+      return JSON.stringify(v);
+    }
+  }
+  return `"${v}"`;
 }
 
 function checkValue(metric: string, v: unknown): string {

@@ -21,8 +21,7 @@ export class Counter<T extends string = string> extends Metric<T> {
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    const [key, v] = this.keyAndValue(labels, value, 1);
-    this.add(key, v);
+    this.add(this.keyOfCall(labels), this.valueOfCall(labels, value, 1));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): CounterChild {

@@ -64,18 +64,15 @@ export class Gauge<T extends string = string> extends Metric<T> {
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {
-    const [key, v] = this.keyAndValue(labels, value, Number.NaN);
-    this.write(key, v, false);
+    this.write(this.keyOfCall(labels), this.valueOfCall(labels, value, Number.NaN), false);
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    const [key, v] = this.keyAndValue(labels, value, 1);
-    this.write(key, v, true);
+    this.write(this.keyOfCall(labels), this.valueOfCall(labels, value, 1), true);
   }
 
   dec(labels?: LabelValues<T> | number, value?: number): void {
-    const [key, v] = this.keyAndValue(labels, value, 1);
-    this.write(key, -v, true);
+    this.write(this.keyOfCall(labels), -this.valueOfCall(labels, value, 1), true);
   }
 
   setToCurrentTime(labels?: LabelValues<T>): void {

@@ -31,6 +31,8 @@ export abstract class Metric<T extends string = string> {
   readonly help: string;
   readonly labelNames: readonly T[];
   protected readonly labelSet: LabelSet<T>;
+  /** Key of the series with no label values given. */
+  private readonly emptyKey: string;
   /** Series this metric has recorded in this isolate (bounded by its registry's limits). */
   private readonly knownSeries = new Set<string>();
   private limits: SeriesLimits = UNREGISTERED_LIMITS;
@@ -45,17 +47,25 @@ export abstract class Metric<T extends string = string> {
     this.help = config.help;
     this.labelNames = validateLabelNames(config.name, config.labelNames, reservedLabels) as T[];
     this.labelSet = new LabelSet(this.name, this.labelNames);
+    this.emptyKey = this.labelSet.keyOf({});
     for (const registry of config.registers ?? [globalRegistry()]) registry.registerMetric(this);
   }
 
-  /** inc(labels, v) / inc(v) / inc(): split the overloaded arguments prom-client accepts. */
-  protected keyAndValue(
+  /**
+   * Series key for prom-client's overloads inc(labels, v) / inc(v) / inc(). Key and value are
+   * two calls, not one returning a pair: this is the hot path and a tuple is an allocation.
+   */
+  protected keyOfCall(a: LabelValues<T> | number | undefined): string {
+    return typeof a === "object" && a !== null ? this.labelSet.keyOf(a) : this.emptyKey;
+  }
+
+  /** The value of the same overloads: the second argument after labels, else the first. */
+  protected valueOfCall(
     a: LabelValues<T> | number | undefined,
     b: number | undefined,
     fallback: number,
-  ): [key: string, value: number] {
-    if (typeof a === "object" && a !== null) return [this.labelSet.keyOf(a), b ?? fallback];
-    return [this.labelSet.keyOf({}), a ?? fallback];
+  ): number {
+    return typeof a === "object" && a !== null ? (b ?? fallback) : (a ?? fallback);
   }
 
   /** Called by the first registry that takes this metric: its bounds apply from now on. */

@@ -95,8 +95,7 @@ export class Summary<T extends string = string> extends Metric<T> {
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    const [key, v] = this.keyAndValue(labels, value, Number.NaN);
-    this.record(key, v);
+    this.record(this.keyOfCall(labels), this.valueOfCall(labels, value, Number.NaN));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): SummaryChild {
