@@ -26,6 +26,8 @@ describe("exposition", () => {
       registers: [r],
     });
     const nasty = [
+      "cr\rlf",
+      "ls\u2028ps\u2029",
       'a"b',
       "c\\d",
       "e\nf",
