@@ -16,7 +16,9 @@ export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Prom
   });
   // A request that fails after the timer fired must not become an unhandled rejection.
   work.catch(() => {});
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 export function sleep(ms: number): Promise<void> {
