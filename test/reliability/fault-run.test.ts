@@ -4,12 +4,12 @@
 // mixed run with every mode at once. Afterwards the faults stop, every isolate flushes what it
 // still holds, and Redis must hold exactly what was driven: per route, per histogram bucket.
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { seededRandom } from "../../tools/fault-proxy/prng.ts";
 import {
   FAULT_MODES,
   type FaultFractions,
   startFaultProxy,
 } from "../../tools/fault-proxy/proxy.ts";
+import { mulberry32 as seededRandom } from "../../tools/prng.ts";
 import { sampleValue } from "../helpers/exposition.ts";
 import { uniquePrefix } from "../helpers/stack.ts";
 import { BUCKETS, type Isolate, makeIsolate, readTotals } from "./harness.ts";

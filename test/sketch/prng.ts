@@ -1,16 +1,7 @@
 // Seeded samplers for the sketch tests: mulberry32 for uniforms, Box–Muller for normals.
+import { mulberry32 } from "../../tools/prng.ts";
 
-/** mulberry32: a small, fast 32-bit PRNG; uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Standard normal variates by Box–Muller (one per call; the second of each pair is dropped). */
 export function normal(uniform: () => number): () => number {

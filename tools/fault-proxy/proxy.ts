@@ -19,7 +19,7 @@
 // its Redis cannot be reached (HTTP 500, JSON error, nothing applied).
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { seededRandom } from "./prng.ts";
+import { mulberry32 as seededRandom } from "../prng.ts";
 
 export const FAULT_MODES = [
   "refuse",

@@ -1,6 +1,6 @@
-// A small seeded PRNG (mulberry32): the same seed gives the same sequence of fault draws, so a
-// failing fault-injection run can be repeated exactly.
-export function seededRandom(seed: number): () => number {
+// mulberry32: a small, fast, seeded 32-bit PRNG, uniform in [0, 1). Tests, the fault proxy and
+// the benchmarks draw from it so that a run can be repeated exactly from its seed.
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
