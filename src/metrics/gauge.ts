@@ -2,7 +2,7 @@ import { type BatchBuilder, num } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
 import type { LabelValues, Sample } from "../types.ts";
 import { validateFinite, validatePositiveInteger } from "../validation.ts";
-import { Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+import { childTimer, Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
 
 /** How a scrape combines the values of the instances alive right now. */
 export type GaugeAggregate = "sum" | "max" | "min" | "last" | "perInstance";
@@ -81,16 +81,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
 
   /** Returns a function that sets the gauge to the seconds elapsed. */
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    const start = performance.now();
-    return (endLabels) => {
-      const seconds = (performance.now() - start) / 1000;
-      this.write(
-        this.labelSet.keyOf({ ...labels, ...endLabels } as LabelValues<T>),
-        seconds,
-        false,
-      );
-      return seconds;
-    };
+    return this.timer(labels, (key, seconds) => this.write(key, seconds, false));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): GaugeChild {
@@ -100,14 +91,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
       inc: (v = 1) => this.write(key, v, true),
       dec: (v = 1) => this.write(key, -v, true),
       setToCurrentTime: () => this.write(key, Date.now() / 1000, false),
-      startTimer: () => {
-        const start = performance.now();
-        return () => {
-          const seconds = (performance.now() - start) / 1000;
-          this.write(key, seconds, false);
-          return seconds;
-        };
-      },
+      startTimer: () => childTimer((seconds) => this.write(key, seconds, false)),
     };
   }
 

@@ -3,7 +3,7 @@ import { DEFAULT_BUCKETS } from "../buckets.ts";
 import { valuesOfKey } from "../labels.ts";
 import type { LabelValues, Sample } from "../types.ts";
 import { validateBuckets, validateFinite } from "../validation.ts";
-import { Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+import { childTimer, Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
   buckets?: readonly number[];
@@ -52,18 +52,13 @@ export class Histogram<T extends string = string> extends Metric<T> {
     const key = this.labelSet.keyOfArgs(args);
     return {
       observe: (v: number) => this.record(key, v),
-      startTimer: () => this.timer(key),
+      startTimer: () => childTimer((seconds) => this.record(key, seconds)),
     };
   }
 
   /** Returns a function that observes the seconds elapsed (labels may be added at the end). */
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    const start = performance.now();
-    return (endLabels) => {
-      const seconds = (performance.now() - start) / 1000;
-      this.record(this.labelSet.keyOf({ ...labels, ...endLabels } as LabelValues<T>), seconds);
-      return seconds;
-    };
+    return this.timer(labels, (key, seconds) => this.record(key, seconds));
   }
 
   /** Makes the series appear with zero counts (prom-client's `zero`). */
@@ -84,15 +79,6 @@ export class Histogram<T extends string = string> extends Metric<T> {
     this.forgetAllSeries();
     this.deletes = [];
     this.resetPending = true;
-  }
-
-  private timer(key: string): () => number {
-    const start = performance.now();
-    return () => {
-      const seconds = (performance.now() - start) / 1000;
-      this.record(key, seconds);
-      return seconds;
-    };
   }
 
   /** The pending entry of a series; undefined when a new series is over the bounds. */

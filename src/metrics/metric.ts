@@ -68,6 +68,22 @@ export abstract class Metric<T extends string = string> {
     return typeof a === "object" && a !== null ? (b ?? fallback) : (a ?? fallback);
   }
 
+  /**
+   * startTimer(labels) for every type: the returned function hands the seconds elapsed (and
+   * the series named by the start and end labels together) to `done`, and returns them.
+   */
+  protected timer(
+    labels: LabelValues<T> | undefined,
+    done: (key: string, seconds: number) => void,
+  ): (endLabels?: LabelValues<T>) => number {
+    const start = performance.now();
+    return (endLabels) => {
+      const seconds = (performance.now() - start) / 1000;
+      done(this.labelSet.keyOf({ ...labels, ...endLabels } as LabelValues<T>), seconds);
+      return seconds;
+    };
+  }
+
   /** Called by the first registry that takes this metric: its bounds apply from now on. */
   useLimits(limits: SeriesLimits): void {
     if (this.limits === UNREGISTERED_LIMITS) this.limits = limits;
@@ -112,4 +128,14 @@ export abstract class Metric<T extends string = string> {
 /** Flat [field, value, field, value, …] as HGETALL returns it, tolerant of cjson's `{}` for []. */
 export function pairs(raw: unknown): string[] {
   return Array.isArray(raw) ? (raw as string[]) : [];
+}
+
+/** A child's startTimer(): the seconds elapsed go to `done` for an already-known series. */
+export function childTimer(done: (seconds: number) => void): () => number {
+  const start = performance.now();
+  return () => {
+    const seconds = (performance.now() - start) / 1000;
+    done(seconds);
+    return seconds;
+  };
 }

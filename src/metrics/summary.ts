@@ -6,7 +6,7 @@ import { SketchCounts } from "../sketch/counts.ts";
 import { DEFAULT_RELATIVE_ACCURACY, LogMapping } from "../sketch/mapping.ts";
 import type { LabelValues, Sample } from "../types.ts";
 import { validateFinite, validatePercentiles, validatePositiveInteger } from "../validation.ts";
-import { Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+import { childTimer, Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
 
 export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T> {
   percentiles?: readonly number[];
@@ -102,24 +102,12 @@ export class Summary<T extends string = string> extends Metric<T> {
     const key = this.labelSet.keyOfArgs(args);
     return {
       observe: (v: number) => this.record(key, v),
-      startTimer: () => {
-        const start = performance.now();
-        return () => {
-          const seconds = (performance.now() - start) / 1000;
-          this.record(key, seconds);
-          return seconds;
-        };
-      },
+      startTimer: () => childTimer((seconds) => this.record(key, seconds)),
     };
   }
 
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    const start = performance.now();
-    return (endLabels) => {
-      const seconds = (performance.now() - start) / 1000;
-      this.record(this.labelSet.keyOf({ ...labels, ...endLabels } as LabelValues<T>), seconds);
-      return seconds;
-    };
+    return this.timer(labels, (key, seconds) => this.record(key, seconds));
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
