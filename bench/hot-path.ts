@@ -7,13 +7,13 @@ import * as prom from "prom-client";
 import { Bench } from "tinybench";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../src/index.ts";
 import { mulberry32, shuffle } from "./lib/prng.ts";
-import { printTable, ratio, writeResults } from "./lib/report.ts";
+import { printTable, writeResults } from "./lib/report.ts";
 import { barChart } from "./lib/svg.ts";
 
 /** Calls per timed iteration: one call is too short for the timer to see. */
 const BATCH = 1000;
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
-const TIME_MS = Number(process.env["BENCH_TIME_MS"] ?? 500);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 9);
+const TIME_MS = Number(process.env["BENCH_TIME_MS"] ?? 250);
 const SEQUENCE = 1024; // power of two: index with & (SEQUENCE - 1)
 
 type Labels = { method: string; route: string; status: string };
@@ -123,47 +123,55 @@ function batched(call: (i: number) => void): () => void {
 async function main(): Promise<void> {
   const ops = operations();
   const perRound = new Map<string, number[]>();
+  const ratios = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ time: TIME_MS, warmupTime: 150, retainSamples: false });
     for (const op of ops) {
-      // Alternate which side goes first, so neither always runs on a warmer or colder heap.
+      // The two sides of one operation run back to back, so a ratio compares moments with the
+      // same background load; which side goes first alternates between rounds.
+      const bench = new Bench({ time: TIME_MS, warmupTime: 50, retainSamples: false });
       const sides: ["ours" | "prom", (i: number) => void][] = [
         ["ours", op.ours],
         ["prom", op.prom],
       ];
       if (round % 2 === 1) sides.reverse();
-      for (const [side, fn] of sides) bench.add(`${op.name}|${side}`, batched(fn));
-    }
-    await bench.run();
-    for (const task of bench.tasks) {
-      const r = task.result;
-      if (r.state !== "completed") throw new Error(`${task.name}: ${r.state}`);
-      const opsPerSecond = (BATCH * 1000) / r.latency.mean;
-      perRound.set(task.name, [...(perRound.get(task.name) ?? []), opsPerSecond]);
+      for (const [side, fn] of sides) bench.add(side, batched(fn));
+      await bench.run();
+      const rate: Record<string, number> = {};
+      for (const task of bench.tasks) {
+        const r = task.result;
+        if (r.state !== "completed") throw new Error(`${op.name} ${task.name}: ${r.state}`);
+        rate[task.name] = (BATCH * 1000) / r.latency.mean;
+        const key = `${op.name}|${task.name}`;
+        perRound.set(key, [...(perRound.get(key) ?? []), rate[task.name]!]);
+      }
+      ratios.set(op.name, [...(ratios.get(op.name) ?? []), rate["ours"]! / rate["prom"]!]);
     }
     console.log(`round ${round + 1}/${ROUNDS} done`);
   }
 
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
   const rows = ops.map((op) => {
-    const ours = median(perRound.get(`${op.name}|ours`)!);
-    const theirs = median(perRound.get(`${op.name}|prom`)!);
+    const r = sorted(ratios.get(op.name)!);
     return {
       operation: op.name,
-      oursOpsPerSec: ours,
-      promClientOpsPerSec: theirs,
-      ratio: ours / theirs,
+      oursOpsPerSec: median(perRound.get(`${op.name}|ours`)!),
+      promClientOpsPerSec: median(perRound.get(`${op.name}|prom`)!),
+      ratio: median(r),
+      ratioMin: r[0]!,
+      ratioMax: r[r.length - 1]!,
     };
   });
 
   printTable(
-    `Hot path: median ops/s of ${ROUNDS} rounds (${BATCH} calls per sample), ratio = ours / prom-client (≥ 1 means at least as fast)`,
-    ["operation", "prometheus-upstash", "prom-client 15", "ratio"],
+    `Hot path: median of ${ROUNDS} paired rounds (${BATCH} calls per sample); ratio = ours / prom-client, median of the per-round ratios (≥ 1: at least as fast)`,
+    ["operation", "prometheus-upstash ops/s", "prom-client 15 ops/s", "ratio", "ratio range"],
     rows.map((r) => [
       r.operation,
       r.oursOpsPerSec,
       r.promClientOpsPerSec,
-      ratio(r.oursOpsPerSec, r.promClientOpsPerSec),
+      `${r.ratio.toFixed(2)}×`,
+      `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`,
     ]),
   );
 
@@ -183,7 +191,7 @@ async function main(): Promise<void> {
     "hot-path",
     {
       description:
-        "ops/s of synchronous metric calls, 128 label combinations in seeded random order; median of rounds",
+        "ops/s of synchronous metric calls, 128 label combinations in seeded random order; each round runs both sides of an operation back to back; ratio = median of per-round ratios",
       batch: BATCH,
       rounds: ROUNDS,
       timePerTaskMs: TIME_MS,

@@ -64,7 +64,7 @@ export function printTable(title: string, header: string[], rows: (string | numb
     console.log(
       line(
         cells[i + 1]!,
-        r.map((c) => typeof c === "number" || /^[\d.,×x]+/.test(c)),
+        r.map((c) => typeof c === "number" || /^[\d.,]+(×|\/\w+)?$/.test(c)),
       ),
     );
   }
