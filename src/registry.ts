@@ -12,7 +12,7 @@ import {
   resolveReliability,
 } from "./flush/options.ts";
 import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
-import { withTimeout } from "./flush/timeout.ts";
+import { sleep, withTimeout } from "./flush/timeout.ts";
 import { SeriesLimits } from "./limits.ts";
 import { type Metric, pairs } from "./metrics/metric.ts";
 import { RedisStore } from "./store/redis-store.ts";
@@ -54,8 +54,10 @@ export class Registry {
   private type: string = PROMETHEUS_CONTENT_TYPE;
   private instance: string | undefined;
   private readonly onError: (error: unknown) => void;
-  private inflight: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
+  /** A flush is under way; they run one at a time (the flusher's queue is not shared). */
+  private flushing = false;
+  private flushesStarted = 0;
+  private flushesFinished = 0;
 
   constructor(options: RegistryOptions = {}) {
     const prefix = options.prefix ?? "prom";
@@ -147,22 +149,29 @@ export class Registry {
 
   /**
    * Sends every pending delta in one request. Never rejects because Redis failed: failures go
-   * to `onError` and `stats`. A flush called while one is under way joins a single follow-up
-   * flush, so concurrent requests in one isolate share requests.
+   * to `onError` and `stats`. Flushes run one at a time; all calls made while one is under way
+   * are served by a single follow-up flush, so concurrent requests in one isolate share requests.
    */
-  flush(): Promise<void> {
-    if (this.inflight === undefined) {
-      const run: Promise<void> = this.flushNow().finally(() => {
-        if (this.inflight === run) this.inflight = undefined;
-      });
-      this.inflight = run;
-      return run;
+  async flush(): Promise<void> {
+    // This call is served by any flush that starts from now on: the next one to start.
+    const needed = this.flushesStarted + 1;
+    // Wait by polling, never by awaiting the running flush's promise: on Workers that promise
+    // settles in another request's context, and workerd cancels this request's continuations
+    // (its waitUntil would never settle) once that request has completed.
+    for (let wait = 1; this.flushesFinished < needed; wait = Math.min(wait * 2, 50)) {
+      if (!this.flushing) {
+        this.flushing = true;
+        this.flushesStarted++;
+        try {
+          await this.flushNow();
+        } finally {
+          this.flushing = false;
+          this.flushesFinished = this.flushesStarted;
+        }
+        return;
+      }
+      await sleep(wait);
     }
-    this.queued ??= this.inflight.then(() => {
-      this.queued = undefined;
-      return this.flush();
-    });
-    return this.queued;
   }
 
   private async flushNow(): Promise<void> {
