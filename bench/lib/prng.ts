@@ -1,15 +1,9 @@
 // Seeded randomness, so every run feeds both libraries the same label values and observations.
+// The generator itself is the project's shared one (tools/prng.ts).
 
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../tools/prng.ts";
+
+export { mulberry32 };
 
 /** Fisher–Yates with a seeded generator. */
 export function shuffle<T>(items: T[], random: () => number): T[] {
