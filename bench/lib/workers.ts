@@ -5,9 +5,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 import { Redis as IORedis } from "ioredis";
 import { convertV4MiniflareOptions, Miniflare, type RequestInit as MiniflareInit } from "miniflare";
+import { bundleExampleWorker as bundle } from "../../tools/bundle-worker.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -27,20 +28,8 @@ const swapMiddleware: Plugin = {
   },
 };
 
-export async function bundleExampleWorker(variant: Variant): Promise<string> {
-  const result = await build({
-    entryPoints: [join(root, "worker", "index.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    write: false,
-    logLevel: "silent",
-    plugins: variant === "without" ? [swapMiddleware] : [],
-  });
-  return result.outputFiles[0]!.text;
+export function bundleExampleWorker(variant: Variant): Promise<string> {
+  return bundle(variant === "without" ? [swapMiddleware] : []);
 }
 
 export interface StackProcess {

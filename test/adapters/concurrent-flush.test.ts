@@ -1,9 +1,9 @@
 // Many requests in one isolate flush while earlier flushes are still in flight. On Workers a
 // promise settled by another request's I/O cannot resume this request (workerd cancels such
 // continuations and warns), so no flush may wait on another request's promise.
-import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleExampleWorker } from "../../tools/bundle-worker.ts";
 import { type FaultProxy, startFaultProxy } from "../../tools/fault-proxy/proxy.ts";
 import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
 
@@ -16,21 +16,11 @@ beforeAll(async () => {
   stack = await startLocalStack();
   // A slow Redis: every request held 40 ms, so flushes overlap.
   proxy = await startFaultProxy({ target: stack.url, faults: { delay: 1 }, delayMs: 40 });
-  const bundle = await build({
-    entryPoints: ["worker/index.ts"],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    write: false,
-    logLevel: "silent",
-  });
+  const script = await bundleExampleWorker();
   worker = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
-      script: bundle.outputFiles[0]!.text,
+      script,
       compatibilityDate: "2026-11-02",
       bindings: { UPSTASH_REDIS_REST_URL: proxy.url, UPSTASH_REDIS_REST_TOKEN: stack.token },
       handleStructuredLogs: ({ message }: { message: string }) => runtimeLog.push(message),

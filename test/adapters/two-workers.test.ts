@@ -1,8 +1,8 @@
 // Two Worker instances — two Miniflare instances, each its own workerd process running the
 // example Worker — add into the same counters in the run-wide local Upstash server.
-import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleExampleWorker } from "../../tools/bundle-worker.ts";
 import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
 
 let workers: Miniflare[] = [];
@@ -12,19 +12,7 @@ let stack: LocalStack | undefined;
 
 beforeAll(async () => {
   stack = await startLocalStack();
-  // Bundle the example Worker the way wrangler would (workerd conditions, ESM, no Node).
-  const bundle = await build({
-    entryPoints: ["worker/index.ts"],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    write: false,
-    logLevel: "silent",
-  });
-  const script = bundle.outputFiles[0]!.text;
+  const script = await bundleExampleWorker();
   workers = [0, 1].map(
     () =>
       new Miniflare(
