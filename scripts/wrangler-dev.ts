@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { stopChild } from "../tools/stop-child.ts";
 
 // Runs `wrangler dev` as a child process we can stop cleanly: wrangler's own JS entry is run
 // with this Node binary (the npm `wrangler` bin is a wrapper that re-spawns Node, and an
@@ -92,7 +93,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   const descendants = new Set<number>();
   const stop = async () => {
     for (const d of descendantsOf(pid)) descendants.add(d);
-    await terminate(child, exited);
+    await stopChild(child, 10_000);
     // wrangler disposes workerd on SIGTERM; make sure of it all the same.
     if (!(await allGone([...descendants], 3_000))) {
       for (const d of descendants) killQuietly(d, "SIGKILL");
@@ -131,19 +132,6 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   // Record workerd while it runs, so stop() can reap it even if wrangler dies first.
   for (const d of descendantsOf(pid)) descendants.add(d);
   return { url, pid, exited, stop };
-}
-
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const killed = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
-  ]);
-  if (!killed) {
-    child.kill("SIGKILL");
-    await exited;
-  }
 }
 
 function isAlive(pid: number): boolean {

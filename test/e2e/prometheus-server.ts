@@ -1,10 +1,11 @@
 // A real Prometheus server (Debian's /usr/bin/prometheus) for end-to-end tests: loopback only,
 // storage in a temp dir, a fast scrape interval, stopped and removed by the caller.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findOnPath, freePort } from "../../tools/local-upstash/redis-server.ts";
+import { stopChild } from "../../tools/stop-child.ts";
 
 export interface PrometheusServer {
   url: string;
@@ -67,10 +68,9 @@ ${auth}    static_configs:
   };
   child.stdout?.on("data", onLog);
   child.stderr?.on("data", onLog);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
   const stop = async () => {
-    await terminate(child, exited);
+    await stopChild(child, 5_000);
     rmSync(dir, { recursive: true, force: true });
   };
 
@@ -115,17 +115,4 @@ ${auth}    static_configs:
     },
     stop,
   };
-}
-
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const done = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref()),
-  ]);
-  if (!done) {
-    child.kill("SIGKILL");
-    await exited;
-  }
 }

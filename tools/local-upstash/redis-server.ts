@@ -5,6 +5,7 @@ import { accessSync, constants } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { stopChild } from "../stop-child.ts";
 
 export interface RedisServer {
   port: number;
@@ -92,11 +93,6 @@ function pingOnce(port: number): Promise<boolean> {
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
-
 /** Spawns redis-server on port and waits until it answers PING; rejects with its output if it dies. */
 async function spawnReady(binary: string, port: number): Promise<ChildProcess> {
   const args = [
@@ -142,15 +138,6 @@ async function spawnReady(binary: string, port: number): Promise<ChildProcess> {
   throw new Error(`redis-server on port ${port} did not answer PING within ${READY_TIMEOUT_MS} ms`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = exited(child);
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-  await gone;
-  clearTimeout(timer);
-}
-
 export async function startRedisServer(opts: { port?: number } = {}): Promise<RedisServer> {
   const binary = findOnPath("redis-server");
   if (!binary) throw new Error(REDIS_INSTALL_HINT);
@@ -176,13 +163,13 @@ export async function startRedisServer(opts: { port?: number } = {}): Promise<Re
     port,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
-      if (child) await stopChild(child);
+      if (child) await stopChild(child, STOP_GRACE_MS);
     },
     kill() {
       child?.kill("SIGKILL");
     },
     async restart() {
-      if (child) await stopChild(child);
+      if (child) await stopChild(child, STOP_GRACE_MS);
       child = await spawnReady(binary, port);
     },
   };
