@@ -1,20 +1,19 @@
-import { type BatchBuilder, num } from "../batch.ts";
+import { num } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
 import type { LabelValues, Sample } from "../types.ts";
-import { Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+import { type MetricConfiguration, pairs } from "./metric.ts";
+import { SumsMetric } from "./sums.ts";
 
 export interface CounterChild {
   inc(value?: number): void;
 }
 
-/** A global counter: every instance adds its deltas into one Redis hash field per series. */
-export class Counter<T extends string = string> extends Metric<T> {
+/**
+ * A global counter: every instance adds its deltas into one Redis hash field per series. The
+ * pending delta is boxed so a repeated inc is one Map lookup, no re-insert.
+ */
+export class Counter<T extends string = string> extends SumsMetric<T, { delta: number }> {
   readonly type = "counter" as const;
-  /** Pending delta per series; boxed so a repeat inc is one lookup, no re-insert. */
-  private pending = new Map<string, { delta: number }>();
-  private deletes: string[] = [];
-  private resetPending = false;
-  private updates = 0;
 
   constructor(config: MetricConfiguration<T>) {
     super(config);
@@ -32,17 +31,7 @@ export class Counter<T extends string = string> extends Metric<T> {
   /** Deletes the series for every instance (HDEL on the next flush). */
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     const key = this.labelSet.keyOfArgs(args);
-    this.pending.delete(key);
-    this.forgetSeries(key);
-    this.deletes.push(key);
-  }
-
-  /** Deletes every series of this counter for every instance (DEL on the next flush). */
-  reset(): void {
-    this.pending.clear();
-    this.forgetAllSeries();
-    this.deletes = [];
-    this.resetPending = true;
+    this.removeSeries(key, [key]);
   }
 
   private add(key: string, v: number): void {
@@ -58,24 +47,8 @@ export class Counter<T extends string = string> extends Metric<T> {
     this.updates++;
   }
 
-  pendingSeries(): number {
-    return this.pending.size;
-  }
-
-  drain(batch: BatchBuilder): void {
-    if (this.pending.size === 0 && this.deletes.length === 0 && !this.resetPending) return;
-    const increments: string[] = [];
-    for (const [key, { delta }] of this.pending) increments.push(key, num(delta));
-    batch.batch.v.push([this.name, this.resetPending ? 1 : 0, this.deletes, increments]);
-    batch.updates += this.updates;
-    this.updates = 0;
-    this.pending = new Map();
-    this.deletes = [];
-    this.resetPending = false;
-  }
-
-  readSpec(): ReadSpec {
-    return { kind: "sums" };
+  protected increments(key: string, entry: { delta: number }, out: string[]): void {
+    out.push(key, num(entry.delta));
   }
 
   collect(raw: unknown): Sample[] {

@@ -1,9 +1,10 @@
-import { type BatchBuilder, num } from "../batch.ts";
+import { num } from "../batch.ts";
 import { DEFAULT_BUCKETS } from "../buckets.ts";
 import { valuesOfKey } from "../labels.ts";
 import type { LabelValues, Sample } from "../types.ts";
 import { validateBuckets, validateFinite } from "../validation.ts";
-import { childTimer, Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+import { childTimer, type MetricConfiguration, pairs } from "./metric.ts";
+import { SumsMetric } from "./sums.ts";
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
   buckets?: readonly number[];
@@ -27,15 +28,11 @@ const SUM = "sum";
 const LE = "le:";
 const INF = "+Inf";
 
-export class Histogram<T extends string = string> extends Metric<T> {
+export class Histogram<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "histogram" as const;
   readonly upperBounds: readonly number[];
   private readonly bucketTags: readonly string[];
   private readonly bucketIndex: ReadonlyMap<string, number>;
-  private pending = new Map<string, Pending>();
-  private deletes: string[] = [];
-  private resetPending = false;
-  private updates = 0;
 
   constructor(config: HistogramConfiguration<T>) {
     super(config, ["le"]);
@@ -68,17 +65,7 @@ export class Histogram<T extends string = string> extends Metric<T> {
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     const key = this.labelSet.keyOfArgs(args);
-    this.pending.delete(key);
-    this.forgetSeries(key);
-    for (const tag of this.bucketTags) this.deletes.push(tag + key);
-    this.deletes.push(SUM + key);
-  }
-
-  reset(): void {
-    this.pending.clear();
-    this.forgetAllSeries();
-    this.deletes = [];
-    this.resetPending = true;
+    this.removeSeries(key, [...this.bucketTags.map((tag) => tag + key), SUM + key]);
   }
 
   /** The pending entry of a series; undefined when a new series is over the bounds. */
@@ -104,29 +91,11 @@ export class Histogram<T extends string = string> extends Metric<T> {
     this.updates++;
   }
 
-  pendingSeries(): number {
-    return this.pending.size;
-  }
-
-  drain(batch: BatchBuilder): void {
-    if (this.pending.size === 0 && this.deletes.length === 0 && !this.resetPending) return;
-    const increments: string[] = [];
-    for (const [key, e] of this.pending) {
-      increments.push(SUM + key, num(e.sum));
-      for (let i = 0; i < e.counts.length; i++) {
-        if (e.counts[i] !== 0) increments.push(this.bucketTags[i] + key, num(e.counts[i]!));
-      }
+  protected increments(key: string, e: Pending, out: string[]): void {
+    out.push(SUM + key, num(e.sum));
+    for (let i = 0; i < e.counts.length; i++) {
+      if (e.counts[i] !== 0) out.push(this.bucketTags[i] + key, num(e.counts[i]!));
     }
-    batch.batch.v.push([this.name, this.resetPending ? 1 : 0, this.deletes, increments]);
-    batch.updates += this.updates;
-    this.updates = 0;
-    this.pending = new Map();
-    this.deletes = [];
-    this.resetPending = false;
-  }
-
-  readSpec(): ReadSpec {
-    return { kind: "sums" };
   }
 
   collect(raw: unknown): Sample[] {
