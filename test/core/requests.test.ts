@@ -1,39 +1,22 @@
 // Cost model: one HTTP request (one billed command) per non-empty flush, none for an empty one,
 // one per scrape — whatever the number of updates, series, metrics and instances.
-import { Redis } from "@upstash/redis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/index.ts";
-import {
-  type RequestInfo,
-  startUpstashServer,
-  type UpstashServer,
-} from "../../tools/local-upstash/index.ts";
 import { parseChecked, sampleValue } from "../helpers/exposition.ts";
-import { sharedStack, uniquePrefix } from "../helpers/stack.ts";
+import { recordingServer, uniquePrefix } from "../helpers/stack.ts";
 
-let server: UpstashServer;
-const seen: RequestInfo[] = [];
-
-beforeAll(async () => {
-  server = await startUpstashServer({
-    redisUrl: sharedStack().redisUrl,
-    onRequest: (info) => seen.push(info),
-  });
-});
-afterAll(() => server.stop());
+const server = recordingServer();
 
 /** Requests and billed commands made while `fn` runs. */
 async function cost(fn: () => Promise<unknown>): Promise<{ requests: number; commands: number }> {
-  const before = seen.length;
-  await fn();
-  const mine = seen.slice(before);
+  const mine = await server.during(fn);
   return { requests: mine.length, commands: mine.reduce((n, r) => n + r.commands.length, 0) };
 }
 
 function setup(instances: number) {
   const prefix = uniquePrefix("requests");
   return Array.from({ length: instances }, () => {
-    const redis = new Redis({ url: server.url, token: server.token });
+    const redis = server.client();
     const registry = new Registry({ redis, prefix });
     return {
       registry,
@@ -97,9 +80,8 @@ describe("requests per flush and per scrape", () => {
   it("coalesces 1,000 increments of one series into one delta", async () => {
     const [a] = setup(1);
     for (let i = 0; i < 1000; i++) a!.counter.inc({ k: "x" });
-    const before = seen.length;
-    await a!.registry.flush();
-    const args = seen[before]!.commands[0]!;
+    const [request] = await server.during(() => a!.registry.flush());
+    const args = request!.commands[0]!;
     const batch = JSON.parse(String(args.at(-1)));
     expect(batch.v).toEqual([["c_total", 0, [], ['["x"]', "1000"]]]);
   });
@@ -125,7 +107,7 @@ describe("requests per flush and per scrape", () => {
     const c = new Counter({ name: `late_${Date.now()}_total`, help: "late" });
     c.inc();
     await expect(register.flush()).rejects.toThrow(/no Redis client/);
-    register.setRedis(new Redis({ url: server.url, token: server.token }));
+    register.setRedis(server.client());
     c.inc(2);
     expect(await cost(() => register.flush())).toEqual({ requests: 1, commands: 1 });
     expect(await register.metrics()).toContain(`${c.name} 2\n`);

@@ -1,16 +1,10 @@
 // Summary quantiles end to end: Summary.observe → one flush request → sketch hashes in a real
 // redis-server behind the local Upstash server → one scrape → exposition checked by promtool.
-import { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Registry, Summary } from "../../src/index.ts";
-import {
-  type RequestInfo,
-  startUpstashServer,
-  type UpstashServer,
-} from "../../tools/local-upstash/index.ts";
 import { type ParsedFamily, parseChecked, sampleValue } from "../helpers/exposition.ts";
-import { newClient, sharedStack, uniquePrefix } from "../helpers/stack.ts";
+import { newClient, recordingServer, sharedStack, uniquePrefix } from "../helpers/stack.ts";
 import { exactQuantile, lognormal, mulberry32, pareto, relativeError } from "./prng.ts";
 
 const SEED = 20261125;
@@ -186,22 +180,10 @@ describe("Summary quantiles across instances", () => {
 });
 
 describe("Summary sketch in Redis: bounded memory and flush size", () => {
-  let server: UpstashServer;
-  const seen: RequestInfo[] = [];
-
-  beforeAll(async () => {
-    server = await startUpstashServer({
-      redisUrl: sharedStack().redisUrl,
-      onRequest: (info) => seen.push(info),
-    });
-  });
-  afterAll(() => server?.stop());
+  const server = recordingServer();
 
   function registryOn(prefix: string): Registry {
-    return new Registry({
-      redis: new UpstashRedis({ url: server.url, token: server.token }),
-      prefix,
-    });
+    return new Registry({ redis: server.client(), prefix });
   }
 
   it("keeps a million distinct magnitudes under the bucket cap in Redis", async () => {
@@ -256,9 +238,7 @@ describe("Summary sketch in Redis: bounded memory and flush size", () => {
     summary.observe({ route: "/warm-up" }, 1);
     await registry.flush();
     for (let j = 0; j < 1_000; j++) summary.observe({ route: "/api/items" }, next());
-    const before = seen.length;
-    await registry.flush();
-    const requests = seen.slice(before);
+    const requests = await server.during(() => registry.flush());
     expect(requests.length).toBe(1);
     expect(requests[0]!.commands.length).toBe(1);
     expect(String(requests[0]!.commands[0]![0]).toLowerCase()).toBe("evalsha");
