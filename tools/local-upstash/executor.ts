@@ -6,6 +6,7 @@
 // once; the shared connection keeps reconnecting in the background and recovers by itself.
 import { Command, Redis, type RedisOptions, ReplyError } from "ioredis";
 import type { CommandArgs, Outcome } from "./encoding.ts";
+import { withoutUpstashFlags } from "./shebang.ts";
 
 /** Redis could not be reached (or the connection broke mid-request). */
 export class RedisUnavailable extends Error {}
@@ -35,7 +36,7 @@ function isReplyError(err: unknown): err is Error {
 }
 
 function send(conn: Redis, command: CommandArgs): Promise<unknown> {
-  const [name, ...args] = command;
+  const [name, ...args] = withoutUpstashFlags(command);
   const raw = new RawCommand(name ?? "", args);
   conn.sendCommand(raw);
   return raw.promise;
