@@ -21,7 +21,9 @@ import {
 const INSTANCES = Number(process.env["BENCH_INSTANCES"] ?? 4);
 const CONCURRENCY = (process.env["BENCH_CONCURRENCY"] ?? "4,16,64").split(",").map(Number);
 const DURATION_MS = Number(process.env["BENCH_DURATION_MS"] ?? 5000);
-const COUNTER_KEY = "{prom}:v:http_requests_total";
+/** Where the example Worker's http_requests_total series live (store/scripts.ts). */
+const SUMS_KEY = "{prom}:sums";
+const COUNTER_FIELD = "chttp_requests_total[";
 
 interface Row {
   instances: number;
@@ -40,10 +42,12 @@ interface Row {
   cpuMicrosPerInvocation: number;
 }
 
-/** Sum of every series of http_requests_total, read straight from its Redis hash. */
+/** Sum of every series of http_requests_total, read straight from Redis. */
 async function countedRequests(stack: StackProcess): Promise<number> {
-  const fields = await stack.redis.hgetall(COUNTER_KEY);
-  return Object.values(fields).reduce((sum, v) => sum + Number(v), 0);
+  const fields = await stack.redis.hgetall(SUMS_KEY);
+  return Object.entries(fields)
+    .filter(([field]) => field.startsWith(COUNTER_FIELD))
+    .reduce((sum, [, v]) => sum + Number(v), 0);
 }
 
 const total = (calls: Record<string, number>) =>

@@ -1,53 +1,65 @@
-// The unit of one flush: every pending delta of a registry, shaped the way the write script
-// reads it (see store/scripts.ts). Numbers travel as strings: Lua would round them to 14 digits.
+// What a metric hands to a flush: its pending data as logical writes, named by metric and series
+// key only. How they become Redis commands (field names, argument lists, request parts) is the
+// store's business (store/encode.ts); metrics never see a key or field name.
 
-/** [metric, reset (1 = DEL first), fields to HDEL, [field, delta, field, delta, …]] */
-export type SumOp = [name: string, reset: 0 | 1, deletes: string[], increments: string[]];
+/** A gauge series of this instance: [series key, value, time of the write (ms) for "last"]. */
+export type GaugeRecord = readonly [key: string, value: number, at?: number];
 
-/** [metric, expiry ms, reset (1 = DEL first), fields to HDEL, [field, value, …]] */
-export type GaugeOp = [
-  name: string,
-  expireMs: number,
-  reset: 0 | 1,
-  deletes: string[],
-  sets: string[],
-];
+export interface BatchWriter {
+  /** Adds `delta` to a counter series' global sum. */
+  counter(name: string, key: string, delta: number, updates: number): void;
+  /**
+   * Adds to a histogram series' global sum and non-cumulative bucket counts. `bounds` are the
+   * histogram's finite upper bounds (counts has one more entry: +Inf); a scrape maps a series
+   * written under other bounds onto the current ones.
+   */
+  histogram(
+    name: string,
+    bounds: readonly number[],
+    key: string,
+    sum: number,
+    counts: readonly number[],
+    updates: number,
+  ): void;
+  /** Adds to a summary series' global count and sum. */
+  summary(name: string, key: string, count: number, sum: number, updates: number): void;
+  /**
+   * Adds sketch buckets (sketch/fields.ts tokens) to a summary series' current time slice,
+   * chosen by the server clock; a slice is read for `slices` × `sliceMs` and then forgotten.
+   */
+  sketch(
+    name: string,
+    key: string,
+    sliceMs: number,
+    slices: number,
+    cap: number,
+    tokens: string,
+  ): void;
+  /**
+   * Replaces all of this instance's values of a gauge; they are read until `expireMs` after
+   * this write (server clock), unless written again.
+   */
+  gauge(name: string, expireMs: number, records: Iterable<GaugeRecord>, updates: number): void;
+  /** Deletes one series of a metric for every instance. */
+  remove(
+    type: "counter" | "histogram" | "summary",
+    name: string,
+    bounds: readonly number[] | undefined,
+    key: string,
+  ): void;
+  /** Deletes every series of a metric for every instance. */
+  reset(type: "counter" | "histogram" | "summary", name: string): void;
+}
+
+/** Anything that can move its pending data into a batch (metrics, self-metrics). */
+export interface Drainable {
+  drain(batch: BatchWriter, nowMs: number): void;
+}
 
 /**
- * [metric, slice ms, slices per window, bucket cap, reset (1 = drop every series first),
- *  series keys to drop, [series key, [sketch field, count delta, …], series key, …]]
- * Summary quantile sketches; the server's clock picks the time slice (store/summary-scripts.ts).
+ * A number as text that parses back to exactly the same double (JS's shortest round-trip
+ * form). NaN and ±Infinity come out as "NaN" and "±Infinity", which Number() reads back.
  */
-export type SketchOp = [
-  name: string,
-  sliceMs: number,
-  slices: number,
-  cap: number,
-  reset: 0 | 1,
-  deletes: string[],
-  series: (string | string[])[],
-];
-
-export interface Batch {
-  /** Global sums: counters, histogram buckets, summary _sum/_count. */
-  v: SumOp[];
-  /** This instance's gauge values, kept alive by expiry. */
-  g: GaugeOp[];
-  /** Summary quantile sketches, per series and time slice. */
-  s: SketchOp[];
-}
-
-export class BatchBuilder {
-  readonly batch: Batch = { v: [], g: [], s: [] };
-  /** How many metric calls the batch stands for (for drop accounting). */
-  updates = 0;
-
-  get isEmpty(): boolean {
-    return this.batch.v.length === 0 && this.batch.g.length === 0 && this.batch.s.length === 0;
-  }
-}
-
-/** Stable, short text for a number in a Redis argument. */
 export function num(n: number): string {
   return String(n);
 }

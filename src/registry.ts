@@ -1,4 +1,4 @@
-import { BatchBuilder } from "./batch.ts";
+import { provideDefaultRegistry } from "./default-registry.ts";
 import {
   negotiateContentType,
   OPENMETRICS_CONTENT_TYPE,
@@ -14,7 +14,9 @@ import {
 import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
 import { sleep, withTimeout } from "./flush/timeout.ts";
 import { SeriesLimits } from "./limits.ts";
-import { type Metric, pairs } from "./metrics/metric.ts";
+import type { Metric } from "./metrics/metric.ts";
+import type { Snapshot } from "./snapshot.ts";
+import { drainAll } from "./store/encode.ts";
 import { RedisStore } from "./store/redis-store.ts";
 import type { MetricFamily, RedisClient } from "./types.ts";
 
@@ -29,7 +31,10 @@ export interface RegistryOptions extends ReliabilityOptions {
   redis?: RedisClient;
   /** Namespace of every key in Redis, so apps sharing a database never meet. Default "prom". */
   prefix?: string;
-  /** Names this isolate/process in gauge keys. Default: random, made on first flush. */
+  /**
+   * Names this isolate/process in its gauge values (the `instance_id` label of `perInstance`
+   * gauges). Default: random, made on first flush. At most 256 characters, no whitespace.
+   */
   instanceId?: string;
   /**
    * Called with every flush failure (after its retries) and every drop of unwritten updates;
@@ -53,6 +58,8 @@ export class Registry {
   private defaultLabels: Record<string, string> = {};
   private type: string = PROMETHEUS_CONTENT_TYPE;
   private instance: string | undefined;
+  /** Random id this registry numbers its batches under (never user-given: see flusher.ts). */
+  private writer: string | undefined;
   private readonly onError: (error: unknown) => void;
   /** A flush is under way; they run one at a time (the flusher's queue is not shared). */
   private flushing = false;
@@ -65,11 +72,21 @@ export class Registry {
       throw new Error(`Invalid registry prefix ${JSON.stringify(prefix)}: non-empty, no braces`);
     }
     this.prefix = prefix;
+    if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
     this.instance = options.instanceId;
     this.onError = options.onError ?? defaultOnError;
     this.reliability = resolveReliability(options);
     this.self = this.reliability.selfMetrics ? new SelfMetrics() : undefined;
-    this.flusher = new Flusher(this.reliability, this.stats, this.self, (e) => this.onError(e));
+    this.flusher = new Flusher(
+      this.reliability,
+      this.stats,
+      this.self,
+      (e) => this.onError(e),
+      () => {
+        // Gauges hold this instance's truth: write all of them again with the next flush.
+        for (const m of this.metricsByName.values()) m.unwritten();
+      },
+    );
     this.limits = new SeriesLimits(
       this.reliability.maxSeriesPerMetric,
       this.reliability.maxSeriesBytes,
@@ -102,7 +119,7 @@ export class Registry {
 
   /** This isolate's id in gauge keys (random, made lazily: Workers forbid randomness at startup). */
   get instanceId(): string {
-    this.instance ??= randomId();
+    this.instance ??= randomId(8);
     return this.instance;
   }
 
@@ -144,7 +161,7 @@ export class Registry {
 
   /** Deletes every metric's stored values for all instances on the next flush. */
   resetMetrics(): void {
-    for (const m of this.metricsByName.values()) (m as { reset?: () => void }).reset?.();
+    for (const m of this.metricsByName.values()) m.reset();
   }
 
   /**
@@ -177,22 +194,18 @@ export class Registry {
   private async flushNow(): Promise<void> {
     if (this.store === undefined) {
       // A configuration error, not a Redis failure: say so loudly, once per flush.
-      const builder = new BatchBuilder();
-      for (const m of this.metricsByName.values()) m.drain(builder, Date.now());
-      if (builder.isEmpty) return;
-      this.flusher.countDropped("no_redis", builder.updates);
+      const parts = drainAll(this.metricsByName.values(), "", Date.now(), Number.POSITIVE_INFINITY);
+      if (parts.length === 0) return;
+      this.flusher.countDropped(
+        "no_redis",
+        parts.reduce((n, p) => n + p.updates, 0),
+      );
       throw new Error(
         "prometheus-upstash: this registry has no Redis client; pass { redis } or call setRedis()",
       );
     }
-    const failedBefore = this.stats.failedFlushes;
-    await this.flusher.flush(this.store, this.metricsByName.values(), this.instanceId);
-    if (this.stats.failedFlushes !== failedBefore) {
-      // Gauges hold this instance's truth: write all of them again with the next flush.
-      for (const m of this.metricsByName.values()) {
-        (m as { markUnwritten?: () => void }).markUnwritten?.();
-      }
-    }
+    this.writer ??= randomId(12);
+    await this.flusher.flush(this.store, this.metricsByName.values(), this.instanceId, this.writer);
   }
 
   /** Reads the global values of every metric in one request and renders them. */
@@ -230,38 +243,33 @@ export class Registry {
     }));
   }
 
-  /** Every metric a scrape shows: the registered ones, then the self-metrics. */
-  private scraped(): Scraped[] {
-    return this.self
-      ? [...this.getMetricsAsArray(), ...this.self.metrics]
-      : this.getMetricsAsArray();
-  }
-
-  private async collect(metrics: readonly Scraped[] = this.scraped()): Promise<MetricFamily[]> {
+  /** Reads every value in one request; the families of `only`, or of all metrics. */
+  private async collect(only?: readonly Metric[]): Promise<MetricFamily[]> {
     if (this.store === undefined) {
       throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
     }
-    const raw = await withTimeout(this.store.read(metrics), this.reliability.timeoutMs, "a scrape");
-    const now = Date.now();
-    const families: MetricFamily[] = [];
-    metrics.forEach((m, i) => {
-      // Self-metrics show once some instance has written one: a healthy app's exposition is
-      // exactly its own metrics, and any failure anywhere makes them appear.
-      if (this.self?.owns(m) && pairs(raw[i]).length === 0) return;
-      families.push({
-        name: m.name,
-        help: m.help,
-        type: m.type,
-        labelNames: m.labelNames,
-        samples: m.collect(raw[i], now),
-      });
-    });
+    const snapshot = await withTimeout(this.store.read(), this.reliability.timeoutMs, "a scrape");
+    const families = (only ?? this.getMetricsAsArray()).map((m) => familyOf(m, snapshot));
+    // Self-metrics show once some instance has written one: a healthy app's exposition is
+    // exactly its own metrics, and any failure anywhere makes them appear.
+    if (only === undefined) {
+      for (const m of this.self?.metrics ?? []) {
+        if (snapshot.counter(m.name).size > 0) families.push(familyOf(m, snapshot));
+      }
+    }
     return families;
   }
 }
 
-/** What a scrape needs of a metric (registered metrics and self-metrics alike). */
-type Scraped = Pick<Metric, "name" | "help" | "type" | "labelNames" | "readSpec" | "collect">;
+function familyOf(m: Metric, snapshot: Snapshot): MetricFamily {
+  return {
+    name: m.name,
+    help: m.help,
+    type: m.type,
+    labelNames: m.labelNames,
+    samples: m.collect(snapshot),
+  };
+}
 
 export interface MetricJSON {
   name: string;
@@ -271,8 +279,8 @@ export interface MetricJSON {
   values: { value: number; labels: Record<string, string>; metricName?: string }[];
 }
 
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
+function randomId(size: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(size));
   let s = "";
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
@@ -291,6 +299,17 @@ let defaultRegistry: Registry | undefined;
 export function globalRegistry(): Registry {
   defaultRegistry ??= new Registry();
   return defaultRegistry;
+}
+
+provideDefaultRegistry(globalRegistry);
+
+/** An instance id ends up in a hash field and a label value: printable, no whitespace. */
+function validateInstanceId(id: unknown): void {
+  if (typeof id !== "string" || !/^[^\s\p{Cc}]{1,256}$/u.test(id)) {
+    throw new Error(
+      `Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace or controls`,
+    );
+  }
 }
 
 export { negotiateContentType };

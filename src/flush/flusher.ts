@@ -1,21 +1,24 @@
 // How a registry's pending data reaches Redis despite the network: every part of a flush is a
-// batch with its own id, and a batch stays queued until a write that contains it succeeds.
-// The write script claims each id before applying (store/scripts.ts), so a batch whose outcome
-// we never learned (timeout, lost response) is simply sent again with the next attempt or the
-// next flush: applied once, never lost, within the bounds below.
+// batch with its writer's next sequence number, and a batch stays queued until a write that
+// contains it succeeds. The write script applies a batch only if its number is above the
+// writer's record (store/scripts.ts), so a batch whose outcome we never learned (timeout, lost
+// response) is simply sent again with the next attempt or the next flush: applied once, never
+// lost, within the bounds below. Batches are always sent oldest first, so a number at or below
+// the record means "applied already" for any batch still queued.
 //
-// Bounds: batches are kept up to `maxPendingBytes` (the oldest dropped first) and for half the
-// id TTL at most (an id Redis has forgotten could be applied twice); a request carries at most
-// `maxRequestBytes`. Whatever is dropped is counted in stats and self-metrics and reported.
+// Bounds: batches are kept up to `maxPendingBytes` (the oldest dropped first) and for
+// MAX_BATCH_AGE_MS at most (far inside the time Redis keeps a dead writer's record); a request
+// carries at most `maxRequestBytes`. Whatever is dropped is counted in stats and self-metrics
+// and reported.
 //
 // A request we stopped waiting for may still land (the client may retry it on its own for
-// seconds). So a batch remembers its requests in flight: one that lands marks it applied (it
-// leaves the queue without a resend), and a batch dropped while a request for it is in flight
-// is counted as dropped only once all of them failed.
-import type { RedisStore, WireBatch } from "../store/redis-store.ts";
-import { BATCH_ID_TTL_SECONDS } from "../store/redis-store.ts";
+// seconds). So a batch remembers its requests in flight: one that applies it marks it landed
+// (it leaves the queue without a resend), and a batch dropped while a request for it is in
+// flight is counted as dropped only once all of them settled without applying it.
+import type { Drainable } from "../batch.ts";
+import { drainAll, type Part, REQUEST_OVERHEAD_BYTES } from "../store/encode.ts";
+import type { RedisStore, WriteOutcome } from "../store/redis-store.ts";
 import type { ResolvedReliability } from "./options.ts";
-import { type Drainable, drainToParts, type Part, REQUEST_OVERHEAD_BYTES } from "./parts.ts";
 import type { DropReason, SelfDeltas, SelfMetrics } from "./self-metrics.ts";
 import { sleep, withTimeout } from "./timeout.ts";
 
@@ -51,11 +54,11 @@ export function emptyFlushStats(): FlushStats {
   };
 }
 
-/** Batches older than this are dropped rather than risk outliving their id in Redis. */
-export const MAX_BATCH_AGE_MS = (BATCH_ID_TTL_SECONDS * 1000) / 2;
+/** Batches older than this are dropped: far inside HORIZON_MS, after which Redis forgets a writer. */
+export const MAX_BATCH_AGE_MS = 30 * 60_000;
 
 interface QueuedBatch extends Part {
-  id: string;
+  seq: number;
   createdAt: number;
   /** Self-metric counts this batch carries, owed again if it is dropped. */
   self?: SelfDeltas;
@@ -74,55 +77,75 @@ export class Flusher {
   private readonly stats: FlushStats;
   private readonly self: SelfMetrics | undefined;
   private readonly report: (error: unknown) => void;
+  private readonly onDropped: () => void;
+  /** Sequence number of the last batch made; the writer's batches are numbered from 1. */
+  private seq = 0;
 
   constructor(
     options: ResolvedReliability,
     stats: FlushStats,
     self: SelfMetrics | undefined,
     report: (error: unknown) => void,
+    onDropped: () => void = () => {},
   ) {
     this.options = options;
     this.stats = stats;
     this.self = self;
     this.report = report;
+    this.onDropped = onDropped;
   }
 
-  /** Drains the metrics, then writes everything queued. Never rejects. */
-  async flush(store: RedisStore, metrics: Iterable<Drainable>, instanceId: string): Promise<void> {
+  /**
+   * Drains the metrics, then writes everything queued. Never rejects. `instance` names this
+   * isolate's gauge values; `writer` is the registry's own random id its batches are numbered
+   * under (never shared, so two processes given one instance id cannot skip each other's data).
+   */
+  async flush(
+    store: RedisStore,
+    metrics: Iterable<Drainable>,
+    instance: string,
+    writer: string,
+  ): Promise<void> {
     const now = Date.now();
     this.queue = this.queue.filter((b) => !b.landed); // a late answer already applied them
-    const partBytes = this.options.maxRequestBytes - REQUEST_OVERHEAD_BYTES;
-    for (const part of drainToParts(metrics, now, partBytes)) this.enqueue(part, now);
+    for (const part of drainAll(metrics, instance, now, this.partBytes)) this.enqueue(part, now);
     if (this.self) {
-      const { parts, deltas } = this.self.drain(now, partBytes);
-      for (const [i, part] of parts.entries())
+      const { parts, deltas } = this.self.drain(now, this.partBytes);
+      for (const [i, part] of parts.entries()) {
         this.enqueue(part, now, i === 0 ? deltas : undefined);
+      }
     }
     this.dropOverflow(now);
     if (this.queue.length === 0) return;
     this.stats.flushes++;
     while (this.queue.length > 0) {
       const group = this.nextRequest();
-      if (!(await this.writeWithRetries(store, group, instanceId))) {
+      const outcome = await this.writeWithRetries(store, group, writer);
+      if (outcome === undefined) {
         this.stats.failedFlushes++;
         this.self?.countFailure();
         break;
       }
       this.queue.splice(0, group.length);
+      this.countRefused(group, outcome);
     }
     this.updateGauges();
   }
 
+  /** Bytes of batches one request may carry. */
+  private get partBytes(): number {
+    return this.options.maxRequestBytes - REQUEST_OVERHEAD_BYTES;
+  }
+
   private enqueue(part: Part, now: number, self?: SelfDeltas): void {
-    this.queue.push({ ...part, id: randomId(), createdAt: now, self, inFlight: 0, landed: false });
+    this.queue.push({ ...part, seq: ++this.seq, createdAt: now, self, inFlight: 0, landed: false });
   }
 
   /** The oldest batches that fit in one request (at least one). */
   private nextRequest(): QueuedBatch[] {
-    const limit = this.options.maxRequestBytes - REQUEST_OVERHEAD_BYTES;
     let bytes = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.bytes <= limit)) {
+    while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.bytes <= this.partBytes)) {
       bytes += this.queue[n]!.bytes;
       n++;
     }
@@ -132,20 +155,19 @@ export class Flusher {
   private async writeWithRetries(
     store: RedisStore,
     group: QueuedBatch[],
-    instanceId: string,
-  ): Promise<boolean> {
-    const wire: WireBatch[] = group.map((b) => ({ id: b.id, json: b.json }));
+    writer: string,
+  ): Promise<WriteOutcome | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const applied = await withTimeout(
-          this.track(group, store.write(wire, instanceId)),
+        const outcome = await withTimeout(
+          this.track(group, store.write(group, writer)),
           this.options.timeoutMs,
           "a flush",
         );
-        const duplicates = applied.filter((a) => !a).length;
+        const duplicates = outcome.applied.filter((a) => !a).length;
         this.stats.duplicateBatches += duplicates;
         this.self?.countDuplicates(duplicates);
-        return true;
+        return outcome;
       } catch (error) {
         if (attempt >= this.options.retries) {
           const updates = group.reduce((n, b) => n + b.updates, 0);
@@ -156,7 +178,7 @@ export class Flusher {
               { cause: error },
             ),
           );
-          return false;
+          return undefined;
         }
         this.stats.retries++;
         this.self?.countRetry();
@@ -166,12 +188,14 @@ export class Flusher {
   }
 
   /** Follows a write to its end, even past our timeout: see the header. */
-  private track<T>(group: QueuedBatch[], request: Promise<T>): Promise<T> {
+  private track(group: QueuedBatch[], request: Promise<WriteOutcome>): Promise<WriteOutcome> {
     for (const b of group) b.inFlight++;
     request
       .then(
-        () => {
-          for (const b of group) b.landed = true;
+        (outcome) => {
+          group.forEach((b, i) => {
+            if (outcome.applied[i]) b.landed = true;
+          });
         },
         () => {},
       )
@@ -182,6 +206,20 @@ export class Flusher {
         }
       });
     return request;
+  }
+
+  /** Fields Redis refused to store (their sum would not be finite): their updates are lost. */
+  private countRefused(group: QueuedBatch[], outcome: WriteOutcome): void {
+    for (const { seq, field } of outcome.refused) {
+      const updates = group.find((b) => b.seq === seq)?.refusable.get(field) ?? 0;
+      this.countDropped("overflow", updates);
+      this.report(
+        new Error(
+          `prometheus-upstash: Redis refused ${updates} update(s) of ${field}: the stored value ` +
+            "would no longer be a finite number",
+        ),
+      );
+    }
   }
 
   private settle(batch: QueuedBatch): void {
@@ -212,9 +250,10 @@ export class Flusher {
 
   private drop(batch: QueuedBatch, reason: DropReason): void {
     if (batch.landed) return;
+    this.onDropped();
     if (batch.inFlight > 0) {
       batch.dropped = reason;
-      batch.json = ""; // only the counts are needed from now on
+      batch.args = []; // only the counts are needed from now on
       this.unsettled.add(batch);
       this.stats.unsettledBatches = this.unsettled.size;
       return;
@@ -245,11 +284,4 @@ export class Flusher {
     this.stats.pendingBatches = this.queue.length;
     this.stats.pendingBytes = this.queue.reduce((n, b) => n + b.bytes, 0);
   }
-}
-
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
 }

@@ -4,109 +4,62 @@
 //   prometheus_upstash_flush_failures_total          flushes that ended with data unwritten
 //   prometheus_upstash_flush_retries_total           write requests repeated after a failure
 //   prometheus_upstash_duplicate_batches_total       batches Redis had applied already (a resend
-//                                                    after a lost response, skipped by its id)
+//                                                    after a lost response, skipped by number)
 //   prometheus_upstash_dropped_updates_total{reason} metric updates given up: "pending_limit",
-//                                                    "too_old", "series_limit", "no_redis"
+//                                                    "too_old", "series_limit", "no_redis",
+//                                                    "overflow" (Redis refused a non-finite sum)
 //
 // A count is "owed" until a batch carries it; if that batch is dropped, the count is owed again.
-// These counters are stored like a Counter's (one hash field per label set) but are not Counter
-// instances: the registry builds them, and metrics/ imports the registry (a module cycle).
-import { type BatchBuilder, num } from "../batch.ts";
-import { valuesOfKey } from "../labels.ts";
-import type { ReadSpec } from "../metrics/metric.ts";
-import type { Sample } from "../types.ts";
-import { drainToParts, type Part } from "./parts.ts";
+// They are Counters registered nowhere: the registry drains and scrapes them itself.
+import { Counter } from "../metrics/counter.ts";
+import { drainAll, type Part } from "../store/encode.ts";
 
-/** A global counter with optional labels, enough for the registry to write and scrape it. */
-export class SelfCounter {
-  readonly type = "counter" as const;
-  readonly name: string;
-  readonly help: string;
-  readonly labelNames: readonly string[];
-  private pending = new Map<string, number>();
-
-  constructor(name: string, help: string, labelNames: readonly string[] = []) {
-    this.name = name;
-    this.help = help;
-    this.labelNames = labelNames;
-  }
-
-  inc(n: number, labelValues: readonly string[] = []): void {
-    const key = JSON.stringify(labelValues);
-    this.pending.set(key, (this.pending.get(key) ?? 0) + n);
-  }
-
-  drain(batch: BatchBuilder): void {
-    if (this.pending.size === 0) return;
-    const increments: string[] = [];
-    for (const [key, n] of this.pending) increments.push(key, num(n));
-    batch.batch.v.push([this.name, 0, [], increments]);
-    this.pending = new Map();
-  }
-
-  readSpec(): ReadSpec {
-    return { kind: "sums" };
-  }
-
-  collect(raw: unknown): Sample[] {
-    const fields = Array.isArray(raw) ? (raw as string[]) : [];
-    const samples: Sample[] = [];
-    for (let i = 0; i < fields.length; i += 2) {
-      const values = valuesOfKey(fields[i]!, this.labelNames.length);
-      if (values) samples.push({ suffix: "", values, value: Number(fields[i + 1]) });
-    }
-    return samples;
-  }
-}
-
-export type DropReason = "pending_limit" | "too_old" | "series_limit" | "no_redis";
+export type DropReason = "pending_limit" | "too_old" | "series_limit" | "no_redis" | "overflow";
 
 export interface SelfDeltas {
   failures: number;
   retries: number;
   duplicates: number;
-  dropped: Record<DropReason, number>;
+  dropped: Partial<Record<DropReason, number>>;
 }
 
 export const SELF_METRIC_PREFIX = "prometheus_upstash_";
 
 function noDeltas(): SelfDeltas {
-  return {
-    failures: 0,
-    retries: 0,
-    duplicates: 0,
-    dropped: { pending_limit: 0, too_old: 0, series_limit: 0, no_redis: 0 },
-  };
+  return { failures: 0, retries: 0, duplicates: 0, dropped: {} };
+}
+
+function counter(name: string, help: string, labelNames: string[] = []): Counter {
+  return new Counter({ name: SELF_METRIC_PREFIX + name, help, labelNames, registers: [] });
 }
 
 export class SelfMetrics {
-  private readonly failures = new SelfCounter(
-    `${SELF_METRIC_PREFIX}flush_failures_total`,
+  private readonly failures = counter(
+    "flush_failures_total",
     "Flushes that ended with data not written to Redis (kept for the next flush or dropped)",
   );
-  private readonly retries = new SelfCounter(
-    `${SELF_METRIC_PREFIX}flush_retries_total`,
+  private readonly retries = counter(
+    "flush_retries_total",
     "Write requests repeated after a failed or timed-out attempt",
   );
-  private readonly duplicates = new SelfCounter(
-    `${SELF_METRIC_PREFIX}duplicate_batches_total`,
-    "Batches Redis had already applied when they were sent again (skipped by batch id)",
+  private readonly duplicates = counter(
+    "duplicate_batches_total",
+    "Batches Redis had already applied when they were sent again (skipped by sequence number)",
   );
-  private readonly dropped = new SelfCounter(
-    `${SELF_METRIC_PREFIX}dropped_updates_total`,
+  private readonly dropped = counter(
+    "dropped_updates_total",
     "Metric updates given up by this library, by reason",
     ["reason"],
   );
   private owed = noDeltas();
 
   /** The counters, for scrapes. */
-  get metrics(): SelfCounter[] {
-    return [this.failures, this.retries, this.duplicates, this.dropped];
-  }
-
-  owns(metric: unknown): boolean {
-    return this.metrics.includes(metric as SelfCounter);
-  }
+  readonly metrics: readonly Counter[] = [
+    this.failures,
+    this.retries,
+    this.duplicates,
+    this.dropped,
+  ];
 
   countFailure(): void {
     this.add({ ...noDeltas(), failures: 1 });
@@ -121,17 +74,20 @@ export class SelfMetrics {
   }
 
   countDropped(reason: DropReason, n: number): void {
-    if (n <= 0) return;
-    const d = noDeltas();
-    d.dropped[reason] = n;
-    this.add(d);
+    if (n > 0) this.add({ ...noDeltas(), dropped: { [reason]: n } });
   }
 
   /** Moves everything owed into parts; the first part carries the deltas (for giveBack). */
   drain(nowMs: number, maxBytes: number): { parts: Part[]; deltas: SelfDeltas } {
     const deltas = this.owed;
     this.owed = noDeltas();
-    return { parts: drainToParts(this.metrics, nowMs, maxBytes), deltas };
+    const parts = drainAll(this.metrics, "", nowMs, maxBytes);
+    // Their counts are not metric updates of the app: dropping them drops no update.
+    for (const part of parts) {
+      part.updates = 0;
+      part.refusable.clear();
+    }
+    return { parts, deltas };
   }
 
   /** A batch carrying these counts was dropped: owe them again. */
@@ -146,12 +102,10 @@ export class SelfMetrics {
     this.owed.failures += d.failures;
     this.owed.retries += d.retries;
     this.owed.duplicates += d.duplicates;
-    for (const reason of Object.keys(d.dropped) as DropReason[]) {
-      const n = d.dropped[reason];
-      if (n) {
-        this.dropped.inc(n, [reason]);
-        this.owed.dropped[reason] += n;
-      }
+    for (const [reason, n] of Object.entries(d.dropped) as [DropReason, number][]) {
+      if (!n) continue;
+      this.dropped.inc({ reason }, n);
+      this.owed.dropped[reason] = (this.owed.dropped[reason] ?? 0) + n;
     }
   }
 }

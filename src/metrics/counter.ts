@@ -1,18 +1,22 @@
-import { num } from "../batch.ts";
+import type { BatchWriter } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
+import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
-import { type MetricConfiguration, pairs } from "./metric.ts";
+import type { MetricConfiguration } from "./metric.ts";
 import { SumsMetric } from "./sums.ts";
 
 export interface CounterChild {
   inc(value?: number): void;
 }
 
-/**
- * A global counter: every instance adds its deltas into one Redis hash field per series. The
- * pending delta is boxed so a repeated inc is one Map lookup, no re-insert.
- */
-export class Counter<T extends string = string> extends SumsMetric<T, { delta: number }> {
+/** A series' delta since the last flush, boxed so a repeated inc is one Map lookup. */
+interface Pending {
+  delta: number;
+  n: number;
+}
+
+/** A global counter: every instance adds its deltas into one Redis hash field per series. */
+export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "counter" as const;
 
   constructor(config: MetricConfiguration<T>) {
@@ -28,10 +32,9 @@ export class Counter<T extends string = string> extends SumsMetric<T, { delta: n
     return { inc: (v = 1) => this.add(key, v) };
   }
 
-  /** Deletes the series for every instance (HDEL on the next flush). */
+  /** Deletes the series for every instance (on the next flush). */
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    const key = this.labelSet.keyOfArgs(args);
-    this.removeSeries(key, [key]);
+    this.removeSeries(this.labelSet.keyOfArgs(args));
   }
 
   private add(key: string, v: number): void {
@@ -41,26 +44,34 @@ export class Counter<T extends string = string> extends SumsMetric<T, { delta: n
       throw new TypeError(`Value of ${this.name} must be a finite number, got ${String(v)}`);
     }
     const entry = this.pending.get(key);
-    if (entry !== undefined) entry.delta += v;
-    else if (this.admit(key)) this.pending.set(key, { delta: v });
-    else return;
-    this.updates++;
+    if (entry !== undefined) {
+      const delta = entry.delta + v;
+      if (delta === Number.POSITIVE_INFINITY) throw overflow(this.name, v);
+      entry.delta = delta;
+      entry.n++;
+    } else if (this.admit(key)) this.pending.set(key, { delta: v, n: 1 });
   }
 
-  protected increments(key: string, entry: { delta: number }, out: string[]): void {
-    out.push(key, num(entry.delta));
+  protected write(batch: BatchWriter, key: string, entry: Pending): void {
+    batch.counter(this.name, key, entry.delta, entry.n);
   }
 
-  collect(raw: unknown): Sample[] {
-    const fields = pairs(raw);
+  collect(snapshot: Snapshot): Sample[] {
     const samples: Sample[] = [];
-    for (let i = 0; i < fields.length; i += 2) {
-      const values = valuesOfKey(fields[i]!, this.labelNames.length);
-      if (values) samples.push({ suffix: "", values, value: Number(fields[i + 1]) });
+    for (const [key, value] of snapshot.counter(this.name)) {
+      const values = valuesOfKey(key, this.labelNames.length);
+      if (values) samples.push({ suffix: "", values, value });
     }
     if (samples.length === 0 && this.labelNames.length === 0) {
       samples.push({ suffix: "", values: [], value: 0 });
     }
     return samples;
   }
+}
+
+/** A sum that would no longer be a finite number is refused at the call that would make it. */
+export function overflow(name: string, v: number): RangeError {
+  return new RangeError(
+    `Adding ${v} to ${name} would overflow: its sum since the last flush would not be finite`,
+  );
 }

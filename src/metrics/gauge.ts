@@ -1,8 +1,9 @@
-import { type BatchBuilder, num } from "../batch.ts";
+import type { BatchWriter, GaugeRecord } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
+import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
 import { validateFinite, validatePositiveInteger } from "../validation.ts";
-import { childTimer, Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+import { childTimer, Metric, type MetricConfiguration } from "./metric.ts";
 
 /** How a scrape combines the values of the instances alive right now. */
 export type GaugeAggregate = "sum" | "max" | "min" | "last" | "perInstance";
@@ -10,9 +11,12 @@ export type GaugeAggregate = "sum" | "max" | "min" | "last" | "perInstance";
 /** The label a `perInstance` gauge adds (not `instance`: Prometheus owns that one). */
 export const INSTANCE_LABEL = "instance_id";
 
+/** Longest `expire`: values of an instance outliving it by more than a year make no sense. */
+const MAX_EXPIRE_SECONDS = 365 * 86_400;
+
 export interface GaugeConfiguration<T extends string> extends MetricConfiguration<T> {
   aggregate?: GaugeAggregate;
-  /** Seconds an instance's values outlive its last flush (default 60). */
+  /** Seconds an instance's values outlive its last flush (default 60, at most a year). */
   expire?: number;
 }
 
@@ -28,30 +32,24 @@ interface Value {
   value: number;
   /** When it was set (ms), for aggregate "last". */
   at: number;
-  /** Changed since the last flush (then its key is in `dirty`). */
-  dirty?: boolean;
 }
-
-// Redis fields of a gauge series in this instance's hash: key → value, and for "last" also
-// "@" + key → the time of the write. Keys always start with "[", so "@" cannot collide.
-const AT = "@";
 
 /**
  * A gauge is a per-instance value (in-flight requests, queue depth, memory). Each instance keeps
- * its values in memory and writes them under its own instance id, with a key expiry: an instance
- * that stops flushing — dead isolate, frozen lambda — drops out of the scrape by expiry alone.
+ * its values in memory and writes all of them at once under its own instance id, live until an
+ * expiry: an instance that stops flushing — dead isolate, frozen lambda — drops out of the
+ * scrape by expiry alone. A live instance rewrites them before half the expiry has passed.
  */
 export class Gauge<T extends string = string> extends Metric<T> {
   readonly type = "gauge" as const;
   readonly aggregate: GaugeAggregate;
   readonly expireMs: number;
   private readonly values = new Map<string, Value>();
-  private dirty: string[] = [];
-  private deletes: string[] = [];
-  private resetPending = false;
+  /** Changed since the last write (values, removes, reset), or written data was lost. */
+  private changed = false;
   private updates = 0;
-  /** When this instance last wrote all its values (they cannot have expired for expire/2). */
-  private fullWriteAt = Number.NEGATIVE_INFINITY;
+  /** When this instance last wrote its values (they cannot have expired for expire/2). */
+  private writtenAt = Number.NEGATIVE_INFINITY;
 
   constructor(config: GaugeConfiguration<T>) {
     const aggregate = config.aggregate ?? "sum";
@@ -60,7 +58,11 @@ export class Gauge<T extends string = string> extends Metric<T> {
       throw new Error(`Invalid aggregate ${JSON.stringify(aggregate)} for gauge ${this.name}`);
     }
     this.aggregate = aggregate;
-    this.expireMs = validatePositiveInteger(this.name, "expire", config.expire ?? 60) * 1000;
+    const expire = validatePositiveInteger(this.name, "expire", config.expire ?? 60);
+    if (expire > MAX_EXPIRE_SECONDS) {
+      throw new Error(`expire of ${this.name} must be at most ${MAX_EXPIRE_SECONDS} s (a year)`);
+    }
+    this.expireMs = expire * 1000;
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {
@@ -100,16 +102,14 @@ export class Gauge<T extends string = string> extends Metric<T> {
     const key = this.labelSet.keyOfArgs(args);
     this.values.delete(key);
     this.forgetSeries(key);
-    this.deletes.push(key, AT + key);
+    this.changed = true;
   }
 
   /** Removes all of this instance's values of this gauge. */
   reset(): void {
     this.values.clear();
     this.forgetAllSeries();
-    this.dirty = [];
-    this.deletes = [];
-    this.resetPending = true;
+    this.changed = true;
   }
 
   private write(key: string, v: number, relative: boolean): void {
@@ -122,10 +122,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
     }
     e.value = relative ? e.value + v : v;
     if (this.aggregate === "last") e.at = Date.now();
-    if (e.dirty !== true) {
-      e.dirty = true;
-      this.dirty.push(key);
-    }
+    this.changed = true;
     this.updates++;
   }
 
@@ -136,74 +133,35 @@ export class Gauge<T extends string = string> extends Metric<T> {
 
   /** True when the values need writing: changes, or a refresh before they expire. */
   needsFlush(nowMs: number): boolean {
-    return (
-      this.dirty.length > 0 ||
-      this.deletes.length > 0 ||
-      this.resetPending ||
-      (this.values.size > 0 && nowMs - this.fullWriteAt > this.expireMs / 2)
-    );
+    return this.changed || (this.values.size > 0 && nowMs - this.writtenAt > this.expireMs / 2);
   }
 
   pendingSeries(): number {
-    return this.dirty.length;
+    return this.changed ? this.values.size : 0;
   }
 
-  drain(batch: BatchBuilder, nowMs: number): void {
+  drain(batch: BatchWriter, nowMs: number): void {
     if (!this.needsFlush(nowMs)) return;
-    // Past half the expiry, rewrite everything: the key may have expired while this instance
-    // was idle. Otherwise the changed values and a fresh expiry are enough.
-    const full = nowMs - this.fullWriteAt > this.expireMs / 2;
-    const sets: string[] = [];
-    const keys = full ? this.values.keys() : this.dirty;
-    for (const key of keys) {
-      const e = this.values.get(key);
-      if (e === undefined || (!full && e.dirty !== true)) continue; // removed, or listed twice
-      e.dirty = false;
-      sets.push(key, num(e.value));
-      if (this.aggregate === "last") sets.push(AT + key, num(e.at));
-    }
-    batch.batch.g.push([this.name, this.expireMs, this.resetPending ? 1 : 0, this.deletes, sets]);
-    batch.updates += this.updates;
-    if (full) this.fullWriteAt = nowMs;
+    const last = this.aggregate === "last";
+    const records: GaugeRecord[] = [];
+    for (const [key, e] of this.values) records.push(last ? [key, e.value, e.at] : [key, e.value]);
+    batch.gauge(this.name, this.expireMs, records, this.updates);
+    this.writtenAt = nowMs;
     this.updates = 0;
-    for (const key of this.dirty) {
-      const e = this.values.get(key);
-      if (e) e.dirty = false;
-    }
-    this.dirty = [];
-    this.deletes = [];
-    this.resetPending = false;
+    this.changed = false;
   }
 
-  /** A failed flush: the values are still this instance's truth, so write them all next time. */
-  markUnwritten(): void {
-    this.fullWriteAt = Number.NEGATIVE_INFINITY;
+  /** A batch with these values was dropped: write them all again with the next flush. */
+  override unwritten(): void {
+    this.changed = true;
   }
 
-  readSpec(): ReadSpec {
-    return { kind: "gauge" };
-  }
-
-  /** raw: [instanceId, [field, value, …], instanceId, […], …] for the live instances. */
-  collect(raw: unknown): Sample[] {
-    const list = pairs(raw) as unknown[];
+  collect(snapshot: Snapshot): Sample[] {
     const width = this.labelNames.length;
     const samples: Sample[] = [];
     const merged = new Map<string, { value: number; at: number }>();
-    for (let i = 0; i < list.length; i += 2) {
-      const instance = String(list[i]);
-      const fields = pairs(list[i + 1]);
-      const at = new Map<string, number>();
-      if (this.aggregate === "last") {
-        for (let j = 0; j < fields.length; j += 2) {
-          const f = fields[j]!;
-          if (f.startsWith(AT)) at.set(f.slice(AT.length), Number(fields[j + 1]));
-        }
-      }
-      for (let j = 0; j < fields.length; j += 2) {
-        const key = fields[j]!;
-        if (key.startsWith(AT)) continue;
-        const value = Number(fields[j + 1]);
+    for (const { instance, records } of snapshot.gauge(this.name)) {
+      for (const [key, value, at = 0] of records) {
         if (this.aggregate === "perInstance") {
           const values = valuesOfKey(key, width);
           if (values)
@@ -211,8 +169,7 @@ export class Gauge<T extends string = string> extends Metric<T> {
           continue;
         }
         const prev = merged.get(key);
-        const when = at.get(key) ?? 0;
-        merged.set(key, prev === undefined ? { value, at: when } : this.combine(prev, value, when));
+        merged.set(key, prev === undefined ? { value, at } : this.combine(prev, value, at));
       }
     }
     for (const [key, { value }] of merged) {

@@ -1,9 +1,11 @@
-import { num } from "../batch.ts";
+import type { BatchWriter } from "../batch.ts";
 import { DEFAULT_BUCKETS } from "../buckets.ts";
 import { valuesOfKey } from "../labels.ts";
+import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
 import { validateBuckets, validateFinite } from "../validation.ts";
-import { childTimer, type MetricConfiguration, pairs } from "./metric.ts";
+import { overflow } from "./counter.ts";
+import { childTimer, type MetricConfiguration } from "./metric.ts";
 import { SumsMetric } from "./sums.ts";
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
@@ -15,30 +17,30 @@ export interface HistogramChild {
   startTimer(): () => number;
 }
 
-/** Per-series deltas: counts[i] for bucket i (non-cumulative; the last one is +Inf), and the sum. */
+/**
+ * Per-series deltas: counts[i] for bucket i (non-cumulative; the last one is +Inf), the sum,
+ * and the observations they stand for. _count is the total of the counts, so it can never
+ * disagree with the +Inf bucket.
+ */
 interface Pending {
   counts: number[];
   sum: number;
+  n: number;
 }
 
-// Redis fields of a histogram series (in the metric's sums hash): "le:<bound>" + key holds the
-// observations that fell in that bucket alone, "sum" + key the sum. _count is their total, so
-// it can never disagree with the +Inf bucket.
-const SUM = "sum";
-const LE = "le:";
 const INF = "+Inf";
 
 export class Histogram<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "histogram" as const;
   readonly upperBounds: readonly number[];
-  private readonly bucketTags: readonly string[];
-  private readonly bucketIndex: ReadonlyMap<string, number>;
 
   constructor(config: HistogramConfiguration<T>) {
     super(config, ["le"]);
     this.upperBounds = Object.freeze(validateBuckets(this.name, config.buckets ?? DEFAULT_BUCKETS));
-    this.bucketTags = [...this.upperBounds.map((b) => LE + String(b)), LE + INF];
-    this.bucketIndex = new Map(this.bucketTags.map((tag, i) => [tag, i]));
+  }
+
+  protected override get bounds(): readonly number[] {
+    return this.upperBounds;
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
@@ -64,8 +66,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    const key = this.labelSet.keyOfArgs(args);
-    this.removeSeries(key, [...this.bucketTags.map((tag) => tag + key), SUM + key]);
+    this.removeSeries(this.labelSet.keyOfArgs(args));
   }
 
   /** The pending entry of a series; undefined when a new series is over the bounds. */
@@ -73,7 +74,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     let e = this.pending.get(key);
     if (e === undefined) {
       if (!this.admit(key)) return undefined;
-      e = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0 };
+      e = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0, n: 0 };
       this.pending.set(key, e);
     }
     return e;
@@ -86,39 +87,38 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     while (i < bounds.length && v > bounds[i]!) i++;
     const e = this.entry(key);
     if (e === undefined) return;
+    const sum = e.sum + v;
+    if (!Number.isFinite(sum)) throw overflow(this.name, v);
     e.counts[i]!++;
-    e.sum += v;
-    this.updates++;
+    e.sum = sum;
+    e.n++;
   }
 
-  protected increments(key: string, e: Pending, out: string[]): void {
-    out.push(SUM + key, num(e.sum));
-    for (let i = 0; i < e.counts.length; i++) {
-      if (e.counts[i] !== 0) out.push(this.bucketTags[i] + key, num(e.counts[i]!));
-    }
+  protected write(batch: BatchWriter, key: string, e: Pending): void {
+    batch.histogram(this.name, this.upperBounds, key, e.sum, e.counts, e.n);
   }
 
-  collect(raw: unknown): Sample[] {
-    const fields = pairs(raw);
-    const series = new Map<string, Pending>();
-    const slot = (key: string): Pending => {
-      let s = series.get(key);
+  collect(snapshot: Snapshot): Sample[] {
+    const bounds = this.upperBounds;
+    const series = new Map<string, { counts: number[]; sum: number }>();
+    for (const stored of snapshot.histogram(this.name)) {
+      let s = series.get(stored.key);
       if (!s) {
-        s = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0 };
-        series.set(key, s);
+        s = { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 };
+        series.set(stored.key, s);
       }
-      return s;
-    };
-    for (let i = 0; i < fields.length; i += 2) {
-      const field = fields[i]!;
-      const cut = field.indexOf("[");
-      if (cut < 0) continue;
-      const tag = field.slice(0, cut);
-      const value = Number(fields[i + 1]);
-      if (tag === SUM) slot(field.slice(cut)).sum += value;
-      else if (tag.startsWith(LE)) slot(field.slice(cut)).counts[this.bucketOf(tag)]! += value;
+      s.sum += stored.sum;
+      // Counts written under other bounds (an earlier deployment) go to the smallest current
+      // bucket that still contains theirs, so buckets stay cumulative and _count stays right.
+      const same = stored.bounds !== undefined && sameBounds(stored.bounds, bounds);
+      stored.counts.forEach((count, i) => {
+        const j = same ? i : bucketFor(stored.bounds?.[i] ?? Number.POSITIVE_INFINITY, bounds);
+        s.counts[j]! += count;
+      });
     }
-    if (series.size === 0 && this.labelNames.length === 0) slot("[]");
+    if (series.size === 0 && this.labelNames.length === 0) {
+      series.set("[]", { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 });
+    }
     const samples: Sample[] = [];
     for (const [key, s] of series) {
       const values = valuesOfKey(key, this.labelNames.length);
@@ -126,7 +126,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
       let cumulative = 0;
       for (let i = 0; i < s.counts.length; i++) {
         cumulative += s.counts[i]!;
-        const le = i < this.upperBounds.length ? String(this.upperBounds[i]) : INF;
+        const le = i < bounds.length ? String(bounds[i]) : INF;
         samples.push({ suffix: "_bucket", values, extra: ["le", le], value: cumulative });
       }
       samples.push({ suffix: "_sum", values, value: s.sum });
@@ -134,17 +134,14 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     }
     return samples;
   }
+}
 
-  /**
-   * Index of the bucket a stored "le:<bound>" field belongs to. Normally an exact match; a bound
-   * from an older bucket layout goes to the smallest current bucket that still contains it, so
-   * buckets stay cumulative and _count stays right after a bucket change.
-   */
-  private bucketOf(tag: string): number {
-    const exact = this.bucketIndex.get(tag);
-    if (exact !== undefined) return exact;
-    const bound = Number(tag.slice(LE.length));
-    const i = this.upperBounds.findIndex((b) => bound <= b);
-    return i < 0 ? this.upperBounds.length : i;
-  }
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Index of the smallest bound ≥ `bound` (the +Inf bucket when there is none). */
+function bucketFor(bound: number, bounds: readonly number[]): number {
+  const i = bounds.findIndex((b) => bound <= b);
+  return i < 0 ? bounds.length : i;
 }

@@ -1,8 +1,8 @@
-import type { BatchBuilder } from "../batch.ts";
+import type { BatchWriter } from "../batch.ts";
+import { defaultRegistry, type Registrar } from "../default-registry.ts";
 import { LabelSet } from "../labels.ts";
 import { type SeriesLimits, UNREGISTERED_LIMITS } from "../limits.ts";
-import type { Registry } from "../registry.ts";
-import { globalRegistry } from "../registry.ts";
+import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, MetricType, Sample } from "../types.ts";
 import { validateHelp, validateLabelNames, validateMetricName } from "../validation.ts";
 
@@ -11,19 +11,13 @@ export interface MetricConfiguration<T extends string> {
   help: string;
   labelNames?: readonly T[];
   /** Registries to register with; defaults to the global `register`. `[]` registers nowhere. */
-  registers?: Registry[];
+  registers?: Registrar[];
 }
-
-/** What a scrape must read for one metric; the store knows how (see store/scripts.ts). */
-export type ReadSpec =
-  | { kind: "sums" }
-  | { kind: "gauge" }
-  | { kind: "summary"; sliceMs: number; slices: number };
 
 /**
  * Name, help and label handling shared by all metric types. A metric keeps only the deltas
- * recorded since the last flush (gauges: this instance's current values); `drain` moves them
- * into the flush batch and `collect` turns what a scrape read from Redis into samples.
+ * recorded since the last flush (gauges: this instance's current values); `drain` hands them to
+ * the flush batch and `collect` turns what a scrape read from Redis into samples.
  */
 export abstract class Metric<T extends string = string> {
   abstract readonly type: MetricType;
@@ -48,7 +42,7 @@ export abstract class Metric<T extends string = string> {
     this.labelNames = validateLabelNames(config.name, config.labelNames, reservedLabels) as T[];
     this.labelSet = new LabelSet(this.name, this.labelNames);
     this.emptyKey = this.labelSet.keyOf({});
-    for (const registry of config.registers ?? [globalRegistry()]) registry.registerMetric(this);
+    for (const registry of config.registers ?? [defaultRegistry()]) registry.registerMetric(this);
   }
 
   /**
@@ -117,17 +111,14 @@ export abstract class Metric<T extends string = string> {
 
   /** Number of distinct series with pending data (for bounds and accounting). */
   abstract pendingSeries(): number;
-  /** Moves pending data into the batch and forgets it. */
-  abstract drain(batch: BatchBuilder, nowMs: number): void;
-  /** What the scrape script must read for this metric. */
-  abstract readSpec(): ReadSpec;
-  /** Turns what the scrape read into samples. */
-  abstract collect(raw: unknown, nowMs: number): Sample[];
-}
-
-/** Flat [field, value, field, value, …] as HGETALL returns it, tolerant of cjson's `{}` for []. */
-export function pairs(raw: unknown): string[] {
-  return Array.isArray(raw) ? (raw as string[]) : [];
+  /** Hands pending data to the batch and forgets it. */
+  abstract drain(batch: BatchWriter, nowMs: number): void;
+  /** This metric's samples in what a scrape read. */
+  abstract collect(snapshot: Snapshot): Sample[];
+  /** Deletes its series: for every instance (sums), or this instance's values (gauges). */
+  abstract reset(): void;
+  /** Some of its data was given up unwritten: write all this instance holds again next time. */
+  unwritten(): void {}
 }
 
 /** A child's startTimer(): the seconds elapsed go to `done` for an already-known series. */

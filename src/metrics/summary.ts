@@ -1,12 +1,15 @@
-import { type BatchBuilder, num } from "../batch.ts";
+import type { BatchWriter } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
 import { SketchAccumulator } from "../sketch/accumulator.ts";
 import { DEFAULT_BUCKET_CAP } from "../sketch/collapse.ts";
 import { SketchCounts } from "../sketch/counts.ts";
 import { DEFAULT_RELATIVE_ACCURACY, LogMapping } from "../sketch/mapping.ts";
+import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
 import { validateFinite, validatePercentiles, validatePositiveInteger } from "../validation.ts";
-import { childTimer, Metric, type MetricConfiguration, pairs, type ReadSpec } from "./metric.ts";
+import { overflow } from "./counter.ts";
+import { childTimer, type MetricConfiguration } from "./metric.ts";
+import { SumsMetric } from "./sums.ts";
 
 export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T> {
   percentiles?: readonly number[];
@@ -29,20 +32,12 @@ export interface SummaryChild {
   startTimer(): () => number;
 }
 
-/** One series' observations since the last flush; kept (emptied) across flushes for reuse. */
+/** One series' observations since the last flush. */
 interface Pending {
   sum: number;
   sketch: SketchAccumulator;
+  n: number;
 }
-
-/** _sum and _count of one series as read back. */
-interface Totals {
-  sum: number;
-  count: number;
-}
-
-const SUM = "sum";
-const COUNT = "count";
 
 /** prom-client's default percentiles. */
 const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
@@ -53,7 +48,7 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * instances merge by adding, and a scrape reads one merged sketch per series over the sliding
  * window (maxAgeSeconds, ageBuckets). _sum and _count are global all-time sums.
  */
-export class Summary<T extends string = string> extends Metric<T> {
+export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "summary" as const;
   readonly percentiles: readonly number[];
   readonly maxAgeSeconds: number;
@@ -63,11 +58,6 @@ export class Summary<T extends string = string> extends Metric<T> {
   private readonly mapping: LogMapping;
   /** Length of one time slice of the window, in ms. */
   private readonly sliceMs: number;
-  private pending = new Map<string, Pending>();
-  private deletes: string[] = [];
-  private deletedSeries: string[] = [];
-  private resetPending = false;
-  private updates = 0;
 
   constructor(config: SummaryConfiguration<T>) {
     super(config, ["quantile"]);
@@ -111,19 +101,7 @@ export class Summary<T extends string = string> extends Metric<T> {
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    const key = this.labelSet.keyOfArgs(args);
-    this.pending.delete(key);
-    this.forgetSeries(key);
-    this.deletes.push(SUM + key, COUNT + key);
-    this.deletedSeries.push(key);
-  }
-
-  reset(): void {
-    this.pending.clear();
-    this.forgetAllSeries();
-    this.deletes = [];
-    this.deletedSeries = [];
-    this.resetPending = true;
+    this.removeSeries(this.labelSet.keyOfArgs(args));
   }
 
   private record(key: string, v: number): void {
@@ -131,88 +109,33 @@ export class Summary<T extends string = string> extends Metric<T> {
     let e = this.pending.get(key);
     if (e === undefined) {
       if (!this.admit(key)) return;
-      e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets) };
+      e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets), n: 0 };
       this.pending.set(key, e);
     }
-    e.sum += v;
+    const sum = e.sum + v;
+    if (!Number.isFinite(sum)) throw overflow(this.name, v);
+    e.sum = sum;
     e.sketch.add(v);
-    this.updates++;
+    e.n++;
   }
 
-  pendingSeries(): number {
-    let n = 0;
-    for (const e of this.pending.values()) if (!e.sketch.isEmpty) n++;
-    return n;
+  protected write(batch: BatchWriter, key: string, e: Pending): void {
+    batch.summary(this.name, key, e.sketch.count, e.sum, e.n);
+    batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
   }
 
-  drain(batch: BatchBuilder): void {
-    if (this.updates === 0 && this.deletes.length === 0 && !this.resetPending) return;
-    const increments: string[] = [];
-    const sketches: (string | string[])[] = [];
-    for (const [key, e] of this.pending) {
-      if (e.sketch.isEmpty) continue;
-      increments.push(SUM + key, num(e.sum), COUNT + key, num(e.sketch.count));
-      const buckets: string[] = [];
-      e.sketch.drainInto(buckets);
-      sketches.push(key, buckets);
-      e.sum = 0;
-    }
-    const reset = this.resetPending ? 1 : 0;
-    batch.batch.v.push([this.name, reset, this.deletes, increments]);
-    batch.batch.s.push([
-      this.name,
-      this.sliceMs,
-      this.ageBuckets,
-      this.maxBuckets,
-      reset,
-      this.deletedSeries,
-      sketches,
-    ]);
-    batch.updates += this.updates;
-    this.updates = 0;
-    this.deletes = [];
-    this.deletedSeries = [];
-    this.resetPending = false;
-  }
-
-  readSpec(): ReadSpec {
-    return { kind: "summary", sliceMs: this.sliceMs, slices: this.ageBuckets };
-  }
-
-  /** raw = [sums hash, [series key, merged sketch, …]] from the read script. */
-  collect(raw: unknown): Sample[] {
-    const [sums, sketches] = Array.isArray(raw) ? raw : [];
-    const fields = pairs(sums);
-    const series = new Map<string, Totals>();
-    for (let i = 0; i < fields.length; i += 2) {
-      const field = fields[i]!;
-      const cut = field.indexOf("[");
-      if (cut < 0) continue;
-      const key = field.slice(cut);
-      let s = series.get(key);
-      if (!s) {
-        s = { sum: 0, count: 0 };
-        series.set(key, s);
-      }
-      const tag = field.slice(0, cut);
-      if (tag === SUM) s.sum += Number(fields[i + 1]);
-      else if (tag === COUNT) s.count += Number(fields[i + 1]);
-    }
+  collect(snapshot: Snapshot): Sample[] {
+    const sums = snapshot.summary(this.name);
+    const series = new Map(sums);
     if (series.size === 0 && this.labelNames.length === 0) series.set("[]", { sum: 0, count: 0 });
-    const windows = new Map<string, SketchCounts>();
-    const flatSketches = pairs(sketches) as unknown[];
-    for (let i = 0; i + 1 < flatSketches.length; i += 2) {
-      windows.set(
-        String(flatSketches[i]),
-        new SketchCounts().addFlatHash(pairs(flatSketches[i + 1])),
-      );
-    }
+    const slices = snapshot.sketches(this.name);
     const samples: Sample[] = [];
     for (const [key, s] of series) {
       const values = valuesOfKey(key, this.labelNames.length);
       if (!values) continue;
       // A series with nothing in the window reads NaN, as prom-client's empty summary does.
-      const window = windows.get(key) ?? new SketchCounts();
+      const window = new SketchCounts();
+      for (const tokens of slices.get(key) ?? []) window.addTokens(tokens);
       const quantiles = window.quantiles(this.mapping, this.percentiles);
       this.percentiles.forEach((p, i) => {
         samples.push({ suffix: "", values, extra: ["quantile", String(p)], value: quantiles[i]! });

@@ -1,33 +1,42 @@
-import type { BatchBuilder } from "../batch.ts";
-import { Metric, type ReadSpec } from "./metric.ts";
+import type { BatchWriter } from "../batch.ts";
+import { Metric } from "./metric.ts";
+
+/** A pending entry counts the metric calls it stands for (for exact drop accounting). */
+export interface Counted {
+  n: number;
+}
 
 /**
- * What counters and histograms share: per-series pending deltas (entry type P) that flush as
- * HINCRBYFLOATs into the metric's global sums hash, plus the HDELs of remove() and the DEL of
- * reset(). A subclass says how one entry becomes hash fields.
+ * What counters, histograms and summaries share: per-series pending deltas (entry type P) that
+ * flush into global sums, plus the deletions of remove() and reset(), which act for every
+ * instance. A subclass says how one entry is written.
  */
-export abstract class SumsMetric<T extends string, P> extends Metric<T> {
+export abstract class SumsMetric<T extends string, P extends Counted> extends Metric<T> {
+  abstract override readonly type: "counter" | "histogram" | "summary";
   protected pending = new Map<string, P>();
-  /** Metric calls recorded since the last drain (for drop accounting). */
-  protected updates = 0;
-  private deletes: string[] = [];
+  private removed: string[] = [];
   private resetPending = false;
 
-  /** Appends [field, delta, …] for one series' pending entry. */
-  protected abstract increments(key: string, entry: P, out: string[]): void;
+  /** Writes one series' pending entry. */
+  protected abstract write(batch: BatchWriter, key: string, entry: P): void;
 
-  /** Forgets the series here and deletes these of its fields for every instance. */
-  protected removeSeries(key: string, fields: readonly string[]): void {
-    this.pending.delete(key);
-    this.forgetSeries(key);
-    this.deletes.push(...fields);
+  /** Bucket bounds of the stored series (histograms), for remove(). */
+  protected get bounds(): readonly number[] | undefined {
+    return undefined;
   }
 
-  /** Deletes every series of this metric for every instance (DEL on the next flush). */
+  /** Forgets the series here and deletes it for every instance. */
+  protected removeSeries(key: string): void {
+    this.pending.delete(key);
+    this.forgetSeries(key);
+    this.removed.push(key);
+  }
+
+  /** Deletes every series of this metric for every instance (on the next flush). */
   reset(): void {
     this.pending.clear();
     this.forgetAllSeries();
-    this.deletes = [];
+    this.removed = [];
     this.resetPending = true;
   }
 
@@ -35,19 +44,12 @@ export abstract class SumsMetric<T extends string, P> extends Metric<T> {
     return this.pending.size;
   }
 
-  drain(batch: BatchBuilder): void {
-    if (this.pending.size === 0 && this.deletes.length === 0 && !this.resetPending) return;
-    const increments: string[] = [];
-    for (const [key, entry] of this.pending) this.increments(key, entry, increments);
-    batch.batch.v.push([this.name, this.resetPending ? 1 : 0, this.deletes, increments]);
-    batch.updates += this.updates;
-    this.updates = 0;
+  drain(batch: BatchWriter): void {
+    if (this.resetPending) batch.reset(this.type, this.name);
+    for (const key of this.removed) batch.remove(this.type, this.name, this.bounds, key);
+    for (const [key, entry] of this.pending) this.write(batch, key, entry);
     this.pending = new Map();
-    this.deletes = [];
+    this.removed = [];
     this.resetPending = false;
-  }
-
-  readSpec(): ReadSpec {
-    return { kind: "sums" };
   }
 }

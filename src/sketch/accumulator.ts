@@ -4,7 +4,7 @@
 
 import { DEFAULT_BUCKET_CAP } from "./collapse.ts";
 import { DenseCounts } from "./dense.ts";
-import { negativeField, positiveField, ZERO_FIELD } from "./fields.ts";
+import { negativeToken, positiveToken, ZERO_TOKEN } from "./fields.ts";
 import type { LogMapping } from "./mapping.ts";
 
 export class SketchAccumulator {
@@ -49,21 +49,16 @@ export class SketchAccumulator {
     return this.positive.size + this.negative.size + (this.zero > 0 ? 1 : 0);
   }
 
-  /**
-   * Appends the pending buckets to `out` as [field, count, field, count, …] (the hash layout
-   * of fields.ts, counts as decimal strings) and starts over empty.
-   */
-  drainInto(out: string[]): void {
+  /** The pending buckets as sketch tokens (fields.ts). */
+  tokens(): string {
+    const out: string[] = [];
     this.positive.forEach((index, count) => {
-      out.push(positiveField(index), String(count));
+      out.push(positiveToken(index, count));
     });
     this.negative.forEach((index, count) => {
-      out.push(negativeField(index), String(count));
+      out.push(negativeToken(index, count));
     });
-    if (this.zero > 0) out.push(ZERO_FIELD, String(this.zero));
-    this.positive.clear();
-    this.negative.clear();
-    this.zero = 0;
-    this.count = 0;
+    if (this.zero > 0) out.push(`${ZERO_TOKEN}:${this.zero}`);
+    return out.join(" ");
   }
 }

@@ -2,16 +2,8 @@
 // summed into one merged sketch, and quantiles estimated from it. Merging is addition of
 // counts per bucket, so the sketch of A ∪ B is exactly the merge of the sketches of A and B.
 
-import {
-  NEGATIVE_FLOOR_FIELD,
-  NEGATIVE_PREFIX,
-  POSITIVE_FLOOR_FIELD,
-  ZERO_FIELD,
-} from "./fields.ts";
+import { NEGATIVE_PREFIX, ZERO_TOKEN } from "./fields.ts";
 import type { LogMapping } from "./mapping.ts";
-
-/** A hash as a Lua script returns HGETALL: [field, value, field, value, …]. */
-export type FlatHash = readonly (string | number)[];
 
 export class SketchCounts {
   readonly positive = new Map<number, number>();
@@ -20,25 +12,27 @@ export class SketchCounts {
   /** Total observations held. */
   count = 0;
 
-  /** Adds the buckets of one hash (fields.ts layout); floor markers are skipped. */
-  addFlatHash(hash: FlatHash): this {
-    for (let j = 0; j + 1 < hash.length; j += 2) {
-      this.addField(String(hash[j]), Number(hash[j + 1]));
+  /** Adds the buckets of a sketch written as tokens (fields.ts); floor markers are skipped. */
+  addTokens(tokens: string): this {
+    for (const token of tokens.split(" ")) {
+      const colon = token.indexOf(":");
+      if (colon > 0) this.addBucket(token.slice(0, colon), Number(token.slice(colon + 1)));
     }
     return this;
   }
 
-  /** Adds one field of the hash layout with its count. */
-  addField(field: string, count: number): void {
+  /** Adds `count` to the bucket a token names ("<i>", "n<i>" or "z"). */
+  addBucket(name: string, count: number): void {
     if (!(count > 0)) return;
-    if (field === ZERO_FIELD) {
+    const first = name.charAt(0);
+    if (first === ZERO_TOKEN) {
       this.zero += count;
-    } else if (field === POSITIVE_FLOOR_FIELD || field === NEGATIVE_FLOOR_FIELD) {
+    } else if (first === "f") {
       return;
-    } else if (field.startsWith(NEGATIVE_PREFIX)) {
-      add(this.negative, Number(field.slice(NEGATIVE_PREFIX.length)), count);
+    } else if (first === NEGATIVE_PREFIX) {
+      add(this.negative, Number(name.slice(NEGATIVE_PREFIX.length)), count);
     } else {
-      add(this.positive, Number(field), count);
+      add(this.positive, Number(name), count);
     }
     this.count += count;
   }

@@ -2,7 +2,7 @@
 // counters in a Redis hash: the engine behind Summary quantiles.
 export { SketchAccumulator } from "./accumulator.ts";
 export { collapseLowest, DEFAULT_BUCKET_CAP } from "./collapse.ts";
-export { type FlatHash, SketchCounts } from "./counts.ts";
+export { SketchCounts } from "./counts.ts";
 export * from "./fields.ts";
 export { SKETCH_LUA } from "./lua.ts";
 export { DEFAULT_RELATIVE_ACCURACY, LogMapping } from "./mapping.ts";

@@ -1,82 +1,60 @@
-// The Redis side of a sketch, as Lua to paste into the flush script: it adds one flush's bucket
-// deltas to a sketch hash and keeps every side of the hash within the bucket cap, so memory is
-// bounded in Redis itself, whatever every instance sends. Same rule as collapseLowest
+// The Redis side of a sketch, as Lua for the write script: merges one flush's bucket deltas into
+// the sketch stored in one hash field, and keeps each side within the bucket cap, so memory is
+// bounded in Redis itself whatever every instance sends. Same rule as collapseLowest
 // (collapse.ts); test/sketch/lua.test.ts runs both on the same input and compares.
 //
-// Defines two local functions (Redis 7.0 Lua 5.1, cluster-safe: touches only the key given):
-//
-//   sketch_add(key, incs, cap)
-//     incs: Lua array {field, delta, field, delta, …} as SketchAccumulator.drainInto wrote it.
-//     A bucket below a side's floor ("fp"/"fn", set by an earlier collapse) is counted in the
-//     floor bucket, so a collapsed hash does not grow again. Then calls sketch_collapse.
-//     The caller sets the key's expiry (a time slice expires by itself).
-//
-//   sketch_collapse(key, cap)
-//     O(1) when the hash holds at most `cap` buckets (HLEN and one HMGET). Otherwise reads the
-//     hash once, and for each side holding more than `cap` buckets folds the lowest ones into
-//     the lowest kept bucket and records that bucket as the side's floor. A hash whose two
-//     sides together exceed `cap` while each is within it is read on every call; that takes
-//     signed values spread over more than 2048 buckets (≈ 18 decades at α = 1%).
+//   sketch_merge(old, delta, cap) -> merged tokens, or nil when a token is malformed
+//     old, delta: tokens of fields.ts ("i:c", "ni:c", "z:c", floors "fp:i"/"fn:i"); old may be
+//     nil. A delta bucket below a side's floor (set by an earlier collapse) is counted in the
+//     floor bucket. Past `cap` buckets on a side, the lowest ones are folded into the lowest
+//     bucket kept, which becomes the side's floor. Output is sorted, so equal sketches are
+//     equal strings.
+// Pure string and table code (Lua 5.1): the cost is one pass over the field, no Redis command.
 
 export const SKETCH_LUA = `
-local function sketch_collapse_side(key, side, prefix, floor_field, cap)
-  local excess = #side - cap
-  if excess <= 0 then return end
-  table.sort(side, function(a, b) return a[1] < b[1] end)
-  local keep = side[excess + 1]
-  local folded = 0
-  local doomed = {}
-  for j = 1, excess do
-    folded = folded + side[j][3]
-    doomed[#doomed + 1] = side[j][2]
-    if #doomed == 1000 then
-      redis.call('HDEL', key, unpack(doomed))
-      doomed = {}
-    end
-  end
-  if #doomed > 0 then redis.call('HDEL', key, unpack(doomed)) end
-  redis.call('HINCRBY', key, keep[2], folded)
-  redis.call('HSET', key, floor_field, string.sub(keep[2], #prefix + 1))
-end
-
-local function sketch_collapse(key, cap)
-  local n = redis.call('HLEN', key)
-  if n <= cap then return end
-  local meta = redis.call('HMGET', key, 'z', 'fp', 'fn')
-  for j = 1, 3 do
-    if meta[j] then n = n - 1 end
-  end
-  if n <= cap then return end
-  local all = redis.call('HGETALL', key)
-  local positive, negative = {}, {}
-  for j = 1, #all, 2 do
-    local field = all[j]
-    local first = string.byte(field, 1)
-    if first == 110 then -- 'n': negative bucket
-      negative[#negative + 1] = { tonumber(string.sub(field, 2)), field, tonumber(all[j + 1]) }
-    elseif first ~= 122 and first ~= 102 then -- not 'z' (zero count) nor 'f' (floors)
-      positive[#positive + 1] = { tonumber(field), field, tonumber(all[j + 1]) }
-    end
-  end
-  sketch_collapse_side(key, positive, '', 'fp', cap)
-  sketch_collapse_side(key, negative, 'n', 'fn', cap)
-end
-
-local function sketch_add(key, incs, cap)
-  local floors = redis.call('HMGET', key, 'fp', 'fn')
-  local positive_floor, negative_floor = tonumber(floors[1]), tonumber(floors[2])
-  for j = 1, #incs, 2 do
-    local field = incs[j]
-    local first = string.byte(field, 1)
-    if first == 110 then
-      if negative_floor and tonumber(string.sub(field, 2)) < negative_floor then
-        field = 'n' .. floors[2]
+local function sketch_merge(old, delta, cap)
+  local sides, floor, zero = { p = {}, n = {} }, {}, 0
+  local function parse(s, clamp)
+    for tok in string.gmatch(s, '%S+') do
+      local k, v = string.match(tok, '^(.-):(.+)$')
+      local c = tonumber(v)
+      if not c then return false end
+      local f = string.sub(k, 1, 1)
+      if f == 'z' then
+        zero = zero + c
+      elseif f == 'f' then
+        floor[string.sub(k, 2)] = c
+      else
+        local s, i = 'p', tonumber(k)
+        if f == 'n' then s, i = 'n', tonumber(string.sub(k, 2)) end
+        if not i or c < 0 then return false end
+        if clamp and floor[s] and i < floor[s] then i = floor[s] end
+        sides[s][i] = (sides[s][i] or 0) + c
       end
-    elseif first ~= 122 then
-      if positive_floor and tonumber(field) < positive_floor then field = floors[1] end
     end
-    redis.call('HINCRBY', key, field, incs[j + 1])
+    return true
   end
-  sketch_collapse(key, cap)
+  if (old and not parse(old, false)) or not parse(delta, true) then return nil end
+  local out = {}
+  for _, s in ipairs({ 'p', 'n' }) do
+    local keys = {}
+    for i in pairs(sides[s]) do keys[#keys + 1] = i end
+    table.sort(keys)
+    local excess = #keys - cap
+    if excess > 0 then
+      local keep = keys[excess + 1]
+      for j = 1, excess do sides[s][keep] = sides[s][keep] + sides[s][keys[j]] end
+      floor[s] = keep
+    end
+    local tag = s == 'n' and 'n' or ''
+    for j = math.max(excess, 0) + 1, #keys do
+      out[#out + 1] = tag .. string.format('%d', keys[j]) .. ':' .. fmt(sides[s][keys[j]])
+    end
+  end
+  if zero > 0 then out[#out + 1] = 'z:' .. fmt(zero) end
+  for _, s in ipairs({ 'p', 'n' }) do
+    if floor[s] then out[#out + 1] = 'f' .. s .. ':' .. string.format('%d', floor[s]) end
+  end
+  return table.concat(out, ' ')
 end
 `;

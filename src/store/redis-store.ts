@@ -1,71 +1,78 @@
-import type { ReadSpec } from "../metrics/metric.ts";
+import type { Snapshot } from "../snapshot.ts";
 import type { RedisClient } from "../types.ts";
+import { DecodedSnapshot } from "./decode.ts";
 import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.ts";
 
-/** One batch as sent: its id ("" = not idempotent) and its JSON (see batch.ts). */
+/** One batch as sent: its sequence number and its ops (encode.ts). */
 export interface WireBatch {
-  id: string;
-  json: string;
+  seq: number;
+  args: readonly string[];
 }
 
-/** How long a batch id is remembered, so a retried batch is applied once (seconds). */
-export const BATCH_ID_TTL_SECONDS = 3600;
+/** What Redis did with one write request. */
+export interface WriteOutcome {
+  /** Per batch: applied now, or skipped because this writer's record says it was applied. */
+  applied: boolean[];
+  /** Fields refused because their new value would not be finite: "<seq> <field>". */
+  refused: { seq: number; field: string }[];
+}
 
 /**
- * The only place that knows key names and speaks to Redis: a batch becomes one EVALSHA, a
- * scrape one EVALSHA of the read script. Each script's first call in this isolate is an EVAL
- * (which also caches it in Redis), so every flush and scrape is exactly one request; only when
- * Redis has lost its script cache does a call take two (EVALSHA → NOSCRIPT → EVAL).
+ * The only place that knows key names and speaks to Redis: a write of one or more batches is
+ * one EVALSHA of the write script, a scrape one EVALSHA of the read script (scripts.ts). Each
+ * script's first call in this isolate is an EVAL (which also caches it in Redis), so every
+ * flush and scrape is exactly one request; only when Redis has lost its script cache does a
+ * call take two (EVALSHA → NOSCRIPT → EVAL).
  */
 export class RedisStore {
-  private readonly base: string;
+  private readonly keys: string[];
   private readonly writer: Script;
   private readonly reader: Script;
 
   constructor(redis: RedisClient, prefix: string) {
-    this.base = `{${prefix}}`;
+    this.keys = [`{${prefix}}:sums`, `{${prefix}}:live`];
     this.writer = new Script(redis, WRITE_SCRIPT);
     this.reader = new Script(redis, READ_SCRIPT);
   }
 
-  /**
-   * Applies each batch once, oldest first, in one request. Resolves one flag per batch: true =
-   * applied now, false = its id had been applied already (a resend), so it was skipped.
-   */
-  async write(batches: readonly WireBatch[], instanceId: string): Promise<boolean[]> {
-    const args = [String(BATCH_ID_TTL_SECONDS), instanceId];
-    for (const b of batches) args.push(b.id, b.json);
-    const reply: unknown = await this.writer.exec([this.base], args);
-    if (!Array.isArray(reply) || reply.length !== batches.length) {
+  /** Applies each batch at most once, oldest first, in one request. */
+  async write(batches: readonly WireBatch[], writer: string): Promise<WriteOutcome> {
+    const args = [String(Date.now()), writer];
+    for (const b of batches) {
+      args.push("b", String(b.seq));
+      for (const a of b.args) args.push(a);
+    }
+    const reply = parseJson(await this.writer.exec(this.keys, args)) as {
+      a?: unknown;
+      r?: unknown;
+    } | null;
+    const flags = reply?.a;
+    if (!Array.isArray(flags) || flags.length !== batches.length) {
       throw new Error(`Unexpected write reply from Redis: ${JSON.stringify(reply)}`);
     }
-    return reply.map((applied) => Number(applied) === 1);
+    const refused: WriteOutcome["refused"] = [];
+    // cjson encodes an empty list as {}.
+    for (const item of Array.isArray(reply?.r) ? (reply.r as unknown[]) : []) {
+      const text = String(item);
+      const space = text.indexOf(" ");
+      refused.push({ seq: Number(text.slice(0, space)), field: text.slice(space + 1) });
+    }
+    return { applied: flags.map((f) => Number(f) === 1), refused };
   }
 
-  /** Reads what each metric's spec asks for; the result lines up with `specs`. */
-  async read(metrics: readonly { name: string; readSpec(): ReadSpec }[]): Promise<unknown[]> {
-    const args = metrics.map((m) => specArg(m.name, m.readSpec()));
-    if (args.length === 0) return [];
-    const reply: unknown = await this.reader.exec([this.base], args);
-    // With automaticDeserialization on, the client has already parsed the JSON string.
-    const parsed = typeof reply === "string" ? JSON.parse(reply) : reply;
-    if (!Array.isArray(parsed) && !(typeof parsed === "object" && parsed !== null)) {
+  /** Reads everything the registry's prefix holds, in one request. */
+  async read(): Promise<Snapshot> {
+    const reply: unknown = await this.reader.exec(this.keys, []);
+    if (typeof reply !== "string") {
       throw new Error(`Unexpected scrape reply from Redis: ${typeof reply}`);
     }
-    // cjson encodes an empty table as {}; an array of one entry per metric otherwise.
-    return metrics.map((_, i) => (Array.isArray(parsed) ? parsed[i] : undefined));
+    return new DecodedSnapshot(reply);
   }
 }
 
-function specArg(name: string, spec: ReadSpec): string {
-  switch (spec.kind) {
-    case "sums":
-      return `v:${name}`;
-    case "gauge":
-      return `g:${name}`;
-    case "summary":
-      return `s:${name}:${spec.sliceMs}:${spec.slices}`;
-  }
+/** With automaticDeserialization on, the client has parsed the JSON already. */
+function parseJson(reply: unknown): unknown {
+  return typeof reply === "string" ? JSON.parse(reply) : reply;
 }
 
 class Script {

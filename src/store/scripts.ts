@@ -1,119 +1,316 @@
 // The two Lua scripts are the whole Redis side of the library: one call per flush, one per
-// scrape. Key schema (all in one cluster hash slot thanks to the {prefix} hash tag):
+// scrape. Every key a script touches is in its KEYS, so Upstash locks only those two keys
+// (`allow-key-locking`) instead of the whole database. Two hashes per prefix P, no TTL on
+// either (an eviction policy of the volatile-* kind therefore never takes them):
 //
-//   {P}:v:<metric>               HASH  global sums: counter series, histogram "le:<b>"/"sum"
-//                                      fields, summary "sum"/"count" fields (field = tag + key)
-//   {P}:g:<metric>:<instance>    HASH  one instance's gauge values; PEXPIRE = gauge expire
-//   {P}:gi:<metric>              ZSET  instance → deadline (ms, server clock) of its gauge key
-//   {P}:batch:<id>               STRING  marks a batch as applied (idempotent retries)
-//   {P}:s:<metric>:<slice>:<key> HASH  summary quantile sketch of one series in one time slice
-//   {P}:si:<metric>              ZSET  summary series key → last write (ms); both: see
-//                                      summary-scripts.ts
+//   {P}:sums  HASH  what is summed forever, plus one dedup record per writer
+//     c<metric><key>          counter              "<value>"
+//     h<metric>#<layout><key> histogram            "<sum> <count per bucket, +Inf last>"
+//     H<metric>#<layout>      its bucket layout    "<bound> <bound> …"
+//     s<metric><key>          summary              "<count> <sum>"
+//     w<writer>               dedup record         "<last applied seq> <client ms of last refresh>"
+//     ~j                      janitor mark         server ms of the last prune
+//   {P}:live  HASH  what lives for a while; each value starts with the server ms it expires at
+//     g<metric>#<instance>    one instance's gauge values   "<deadline> <value> <key>\r…"
+//     q<metric><key>#<slice>/<sliceMs>  summary sketch of one time slice  "<end> <tokens>"
+//     l<writer>               writer liveness               "<deadline>"
 //
-// <key> is the JSON array of label values; <instance> is a random id per isolate/process.
-// Redis 7.0 is enough (no HEXPIRE). Keys are built inside the scripts from KEYS[1], which is
-// fine on Redis Cluster because every key shares KEYS[1]'s hash tag.
+// <key> is the JSON array of label values (labels.ts), <layout> a hash of the bucket bounds,
+// <writer> a random id per Registry object and <instance> the registry's instance id. A field
+// names its metric type, so a histogram and a summary of the same name never share storage.
+//
+// Exactly once: each writer numbers its batches; a batch is applied only if its number is
+// above the writer's record, in the same atomic call. The record carries no TTL. A writer that
+// has not refreshed its liveness for HORIZON_MS is dead; its record is pruned then, long after
+// any batch of it could still be retried (the flusher drops batches at MAX_BATCH_AGE_MS).
+//
+// All or nothing: each script reads everything it needs, computes every new value, refuses any
+// that would not be finite, and only then writes. A refused field is reported, never written;
+// the rest of the batch is applied.
+//
+// Billed commands (Upstash bills the EVALSHA and each command the script runs): a flush of
+// counters and histograms = EVALSHA + HMGET + HSET; gauges add TIME + HSET; summaries add TIME +
+// HMGET + HSET; the writer's liveness adds TIME + HSET once per REFRESH_MS. A scrape = EVALSHA +
+// TIME + 2 HGETALL, plus an HDEL per hash holding expired entries and an HSET of the janitor
+// mark every JANITOR_MARK_MS. Argument lists are cut at CHUNK (unpack's C-stack limit), so a
+// flush of more than CHUNK/2 series fields takes one more HSET per CHUNK/2.
 
-import { SUMMARY_READ_LUA, SUMMARY_WRITE_LUA } from "./summary-scripts.ts";
+import { SKETCH_LUA } from "../sketch/lua.ts";
 
-/**
- * KEYS[1] = "{P}"; ARGV = batch-id TTL seconds, instance id, then one (batch id, batch JSON)
- * pair per batch, oldest first (batch.ts; id "" = not idempotent). Returns one integer per
- * batch: 1 = applied now, 0 = this id was applied before (a resent batch), so it was skipped.
- */
-export const WRITE_SCRIPT = `${SUMMARY_WRITE_LUA}
-local base = KEYS[1]
-local instance = ARGV[2]
--- Claim each batch id (SET NX) before its batch joins the work, so a batch sent again (a
--- retry after a lost response, a batch carried over from a failed flush) is applied once.
--- The claimed batches are merged section by section, in order, and applied below as one.
-local batch = { v = {}, g = {} }
-local applied = {}
-local claimed = 0
-for i = 3, #ARGV, 2 do
-  local id = ARGV[i]
-  if id == '' or redis.call('SET', base .. ':batch:' .. id, '1', 'NX', 'EX', ARGV[1]) then
-    applied[#applied + 1] = 1
-    claimed = claimed + 1
-    for section, ops in pairs(cjson.decode(ARGV[i + 1])) do
-      local into = batch[section]
-      if into == nil then
-        into = {}
-        batch[section] = into
-      end
-      for _, op in ipairs(ops) do into[#into + 1] = op end
-    end
-  else
-    applied[#applied + 1] = 0
+/** A writer refreshes its liveness this often (client clock), so its record is kept. */
+export const REFRESH_MS = 10 * 60_000;
+/** A writer not refreshed for this long is dead: its dedup record is pruned. */
+export const HORIZON_MS = 2 * 3_600_000;
+/** A scrape rewrites the janitor mark when it is older than this. */
+export const JANITOR_MARK_MS = 10 * 60_000;
+/** A flush prunes expired entries itself when no scrape has for this long. */
+export const JANITOR_FALLBACK_MS = 3_600_000;
+/** Arguments per Redis call from Lua (unpack's limit is about 8,000). */
+const CHUNK = 4000;
+
+const COMMON_LUA = `
+local SUMS, LIVE = KEYS[1], KEYS[2]
+local function fmt(x)
+  local s = string.format('%.15g', x)
+  if tonumber(s) ~= x then s = string.format('%.16g', x) end
+  if tonumber(s) ~= x then s = string.format('%.17g', x) end
+  return s
+end
+local function chunks(cmd, key, list)
+  for i = 1, #list, ${CHUNK} do
+    redis.call(cmd, key, unpack(list, i, math.min(i + ${CHUNK - 1}, #list)))
   end
 end
-if claimed == 0 then return applied end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-
-local function each_chunk(list, fn)
-  -- unpack() has a C-stack limit; 4000 arguments per call stays far below it
-  for i = 1, #list, 4000 do
-    fn(unpack(list, i, math.min(i + 3999, #list)))
-  end
+local function server_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-
-for _, op in ipairs(batch.v) do
-  local key = base .. ':v:' .. op[1]
-  if op[2] == 1 then redis.call('DEL', key) end
-  each_chunk(op[3], function(...) redis.call('HDEL', key, ...) end)
-  local inc = op[4]
-  for i = 1, #inc, 2 do
-    redis.call('HINCRBYFLOAT', key, inc[i], inc[i + 1])
-  end
+local function expiry(v)
+  return tonumber(string.match(v, '^%d+'))
 end
-
-for _, op in ipairs(batch.g) do
-  local key = base .. ':g:' .. op[1] .. ':' .. instance
-  local index = base .. ':gi:' .. op[1]
-  local ttl = op[2]
-  if op[3] == 1 then redis.call('DEL', key) end
-  each_chunk(op[4], function(...) redis.call('HDEL', key, ...) end)
-  each_chunk(op[5], function(...) redis.call('HSET', key, ...) end)
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('ZADD', index, now + ttl, instance)
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  redis.call('PEXPIRE', index, ttl)
-end
-
-apply_summary_ops(base, now, batch.s)
-return applied
 `;
 
 /**
- * KEYS[1] = "{P}"; ARGV = one spec per metric: "v:<metric>" (its sums hash), "g:<metric>"
- * (the hashes of the instances alive now) or "s:<metric>:<sliceMs>:<slices>" (a summary: its
- * sums hash and merged sketches). Returns one JSON string — a JSON string survives
- * @upstash/redis' automatic deserialization unchanged in meaning, and values stay strings.
+ * KEYS = {P}:sums, {P}:live. ARGV = client ms, writer id, then batches, oldest first: "b",
+ * <seq>, and its ops:
+ *   "a" field delta            add a vector of numbers to a sums field
+ *   "x" field value            set a sums field (bucket layouts)
+ *   "d" field                  delete a sums field
+ *   "r" prefix                 delete every sums field starting with prefix
+ *   "g" field expireMs body    set a live gauge field, live for expireMs
+ *   "q" field sliceMs slices cap tokens   merge sketch tokens into the current slice
+ *   "R" prefix                 delete every live field starting with prefix
+ * Returns JSON {"a": [1|0 per batch: applied now | skipped as already applied], "r": ["<seq>
+ * <field>", …] refused (not finite)}.
  */
-export const READ_SCRIPT = `${SUMMARY_READ_LUA}
-local base = KEYS[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
-for i, spec in ipairs(ARGV) do
-  local kind = string.sub(spec, 1, 1)
-  local name = string.sub(spec, 3)
-  if kind == 'v' then
-    out[i] = redis.call('HGETALL', base .. ':v:' .. name)
-  elseif kind == 'g' then
-    local live = redis.call('ZRANGEBYSCORE', base .. ':gi:' .. name, now, '+inf')
-    local r = {}
-    for _, instance in ipairs(live) do
-      r[#r + 1] = instance
-      r[#r + 1] = redis.call('HGETALL', base .. ':g:' .. name .. ':' .. instance)
-    end
-    out[i] = r
-  elseif kind == 's' then
-    out[i] = read_summary(base, now, spec)
+export const WRITE_SCRIPT = `#!lua flags=allow-key-locking
+${COMMON_LUA}${SKETCH_LUA}
+local ARITY = { a = 2, x = 2, d = 1, r = 1, g = 3, q = 5, R = 1 }
+local client_now, writer = tonumber(ARGV[1]), ARGV[2]
+local batches, i = {}, 3
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'b' then
+    batches[#batches + 1] = { seq = tonumber(ARGV[i + 1]), ops = {} }
+    i = i + 2
   else
-    return redis.error_reply('unknown read spec ' .. spec)
+    local b = batches[#batches]
+    if not ARITY[op] or not b then return redis.error_reply('ERR malformed batch') end
+    b.ops[#b.ops + 1] = i
+    i = i + 1 + ARITY[op]
   end
 end
-return cjson.encode(out)
+
+local wfield = 'w' .. writer
+local want, seen = { wfield, '~j' }, {}
+for _, b in ipairs(batches) do
+  for _, at in ipairs(b.ops) do
+    local f = ARGV[at + 1]
+    if ARGV[at] == 'a' and not seen[f] then
+      seen[f] = true
+      want[#want + 1] = f
+    end
+  end
+end
+local function hmget(key, fields)
+  local out = {}
+  for i = 1, #fields, ${CHUNK} do
+    local j = math.min(i + ${CHUNK - 1}, #fields)
+    local r = redis.call('HMGET', key, unpack(fields, i, j))
+    for k = i, j do out[fields[k]] = r[k - i + 1] end
+  end
+  return out
+end
+local sv = hmget(SUMS, want)
+
+local last, refreshed = 0, nil
+if sv[wfield] then
+  local s, r = string.match(sv[wfield], '^(%d+) (%d+)$')
+  last, refreshed = tonumber(s) or 0, tonumber(r)
+end
+local applied, todo, timed, resets = {}, {}, false, { r = false, R = false }
+for k, b in ipairs(batches) do
+  if b.seq and b.seq > last then
+    applied[k], last = 1, b.seq
+    todo[#todo + 1] = b
+    for _, at in ipairs(b.ops) do
+      local op = ARGV[at]
+      if op == 'g' or op == 'q' then timed = true end
+      if op == 'r' or op == 'R' then resets[op] = true end
+    end
+  else
+    applied[k] = 0
+  end
+end
+if #todo == 0 then return cjson.encode({ a = applied }) end
+
+local mark = tonumber(sv['~j'])
+local refresh = not refreshed or client_now - refreshed >= ${REFRESH_MS}
+local now
+if timed or refresh or not mark or client_now - mark >= ${JANITOR_FALLBACK_MS} then
+  now = server_now()
+end
+local janitor = now and mark and now - mark >= ${JANITOR_FALLBACK_MS}
+
+local lwant, lseen = {}, {}
+for _, b in ipairs(todo) do
+  for _, at in ipairs(b.ops) do
+    if ARGV[at] == 'q' then
+      local ms = tonumber(ARGV[at + 2])
+      local f = ARGV[at + 1] .. '#' .. string.format('%d', math.floor(now / ms)) .. '/' .. ARGV[at + 2]
+      if not lseen[f] then
+        lseen[f] = true
+        lwant[#lwant + 1] = f
+      end
+    end
+  end
+end
+local lv = #lwant > 0 and hmget(LIVE, lwant) or {}
+local sums_all = resets.r and redis.call('HGETALL', SUMS) or {}
+local live_all = (resets.R or janitor) and redis.call('HGETALL', LIVE) or {}
+
+local sw, lw, refused = {}, {}, {}
+local function get(w, read, f)
+  local v = w[f]
+  if v == nil then v = read[f] end
+  return v or nil
+end
+local function vadd(old, delta)
+  local d, m = {}, 0
+  for t in string.gmatch(delta, '%S+') do
+    m = m + 1
+    d[m] = tonumber(t)
+    if not d[m] then return nil end
+  end
+  if old then
+    local n = 0
+    for t in string.gmatch(old, '%S+') do
+      n = n + 1
+      local x = tonumber(t)
+      if not x or not d[n] then return nil end
+      d[n] = d[n] + x
+    end
+    if n ~= #d then return nil end
+  end
+  for n = 1, #d do
+    local x = d[n]
+    if not x or x ~= x or x == math.huge or x == -math.huge then return nil end
+    d[n] = fmt(x)
+  end
+  return table.concat(d, ' ')
+end
+local function drop_prefix(w, all, p)
+  for j = 1, #all, 2 do
+    if string.sub(all[j], 1, #p) == p then w[all[j]] = false end
+  end
+  for f in pairs(w) do
+    if string.sub(f, 1, #p) == p then w[f] = false end
+  end
+end
+
+for _, b in ipairs(todo) do
+  for _, at in ipairs(b.ops) do
+    local op, f = ARGV[at], ARGV[at + 1]
+    if op == 'a' then
+      local v = vadd(get(sw, sv, f), ARGV[at + 2])
+      if v then sw[f] = v else refused[#refused + 1] = b.seq .. ' ' .. f end
+    elseif op == 'x' then
+      sw[f] = ARGV[at + 2]
+    elseif op == 'd' then
+      sw[f] = false
+    elseif op == 'r' then
+      drop_prefix(sw, sums_all, f)
+    elseif op == 'R' then
+      drop_prefix(lw, live_all, f)
+    elseif op == 'g' then
+      lw[f] = string.format('%d', now + tonumber(ARGV[at + 2])) .. ' ' .. ARGV[at + 3]
+    else
+      local ms, slices = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+      local slice = math.floor(now / ms)
+      local lf = f .. '#' .. string.format('%d', slice) .. '/' .. ARGV[at + 2]
+      local old = get(lw, lv, lf)
+      local merged = sketch_merge(old and string.match(old, '^%d+ (.*)$'), ARGV[at + 5], tonumber(ARGV[at + 4]))
+      if merged then
+        lw[lf] = string.format('%d', (slice + slices) * ms) .. ' ' .. merged
+      else
+        refused[#refused + 1] = b.seq .. ' ' .. f
+      end
+    end
+  end
+end
+
+sw[wfield] = string.format('%d', last) .. ' ' .. string.format('%d', refresh and client_now or refreshed)
+if refresh then lw['l' .. writer] = string.format('%d', now + ${HORIZON_MS}) end
+if not mark then sw['~j'] = string.format('%d', now) end
+if janitor then
+  for j = 1, #live_all, 2 do
+    local f = live_all[j]
+    local e = expiry(live_all[j + 1])
+    if lw[f] == nil and e and e <= now then
+      lw[f] = false
+      if string.sub(f, 1, 1) == 'l' then sw['w' .. string.sub(f, 2)] = false end
+    end
+  end
+  sw['~j'] = string.format('%d', now)
+end
+
+local function write(key, w)
+  local set, del = {}, {}
+  for f, v in pairs(w) do
+    if v then
+      set[#set + 1] = f
+      set[#set + 1] = v
+    else
+      del[#del + 1] = f
+    end
+  end
+  chunks('HDEL', key, del)
+  chunks('HSET', key, set)
+end
+-- Live first: its first write is the only one that can still fail (someone else's value of
+-- another type under the key; sums was checked by HMGET), and a first write that fails leaves
+-- everything as it was.
+write(LIVE, lw)
+write(SUMS, sw)
+return cjson.encode({ a = applied, r = refused })
+`;
+
+/**
+ * KEYS = {P}:sums, {P}:live. Returns one string: "#<server ms>" then a line "<field>\t<value>"
+ * for every summed field and every live field that has not expired (dedup records left out).
+ * Prunes what has expired: live entries past their time, and the dedup records of dead
+ * writers. A string with a leading "#" is never valid JSON, so @upstash/redis's automatic
+ * deserialization leaves it alone.
+ */
+export const READ_SCRIPT = `#!lua flags=allow-key-locking
+${COMMON_LUA}
+local now = server_now()
+local sums = redis.call('HGETALL', SUMS)
+local live = redis.call('HGETALL', LIVE)
+local out, dead_live, dead_sums, mark = { '#' .. string.format('%d', now) }, {}, {}, nil
+for j = 1, #sums, 2 do
+  local f = sums[j]
+  local c = string.sub(f, 1, 1)
+  if c == '~' then
+    if f == '~j' then mark = tonumber(sums[j + 1]) end
+  elseif c ~= 'w' then
+    out[#out + 1] = f .. '\\t' .. sums[j + 1]
+  end
+end
+for j = 1, #live, 2 do
+  local f, v = live[j], live[j + 1]
+  local e = expiry(v)
+  if e and e <= now then
+    dead_live[#dead_live + 1] = f
+    if string.sub(f, 1, 1) == 'l' then dead_sums[#dead_sums + 1] = 'w' .. string.sub(f, 2) end
+  elseif string.sub(f, 1, 1) ~= 'l' then
+    out[#out + 1] = f .. '\\t' .. v
+  end
+end
+chunks('HDEL', LIVE, dead_live)
+chunks('HDEL', SUMS, dead_sums)
+if not mark or now - mark >= ${JANITOR_MARK_MS} then
+  redis.call('HSET', SUMS, '~j', string.format('%d', now))
+end
+return table.concat(out, '\\n')
 `;

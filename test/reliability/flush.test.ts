@@ -21,7 +21,8 @@ beforeEach(async () => {
   proxy.resetStats();
 });
 
-const FAST = { timeoutMs: 150, backoffMs: 5 };
+// Well under the proxy's 400 ms delay, well over a request on a busy 2-core machine.
+const FAST = { timeoutMs: 300, backoffMs: 5 };
 
 describe("one fault on the first write attempt, then clean", () => {
   const faults: Outcome[] = ["refuse", "delay", "http500", "http502", "garbage", "applyThenDrop"];

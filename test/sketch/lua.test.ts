@@ -1,27 +1,35 @@
-// SKETCH_LUA run by a real redis-server, against the same rule in TypeScript (collapseLowest):
-// the hash after every flush must be exactly what the model says, and stay within the cap.
+// SKETCH_LUA's sketch_merge run by a real redis-server, against the same rule in TypeScript
+// (collapseLowest): the stored sketch after every flush must be exactly what the model says,
+// and stay within the cap.
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   collapseLowest,
   LogMapping,
-  NEGATIVE_FLOOR_FIELD,
+  NEGATIVE_FLOOR_TOKEN,
   NEGATIVE_PREFIX,
-  POSITIVE_FLOOR_FIELD,
+  POSITIVE_FLOOR_TOKEN,
   SKETCH_LUA,
   SketchAccumulator,
   SketchCounts,
-  ZERO_FIELD,
+  ZERO_TOKEN,
 } from "../../src/sketch/index.ts";
 import { type RedisServer, startRedisServer } from "../../tools/local-upstash/redis-server.ts";
 import { exactQuantile, mulberry32, relativeError } from "./prng.ts";
 
 const SEED = 20261125;
-/** The snippet as the flush script would call it, for one hash. */
-const ADD_SCRIPT = `${SKETCH_LUA}
-sketch_add(KEYS[1], cjson.decode(ARGV[1]), tonumber(ARGV[2]))
-return redis.call('HLEN', KEYS[1])`;
+/** The snippet as the write script calls it, on one stored value; fmt as the script has it. */
+const ADD_SCRIPT = `
+local function fmt(x)
+  local s = string.format('%.15g', x)
+  if tonumber(s) ~= x then s = string.format('%.17g', x) end
+  return s
+end
+${SKETCH_LUA}
+local merged = sketch_merge(redis.call('GET', KEYS[1]) or nil, ARGV[1], tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], merged)
+return merged`;
 
 let server: RedisServer;
 let redis: Redis;
@@ -37,12 +45,21 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function luaAdd(key: string, increments: string[], cap: number): Promise<number> {
-  return (await redis.eval(ADD_SCRIPT, 1, key, JSON.stringify(increments), String(cap))) as number;
+/** Merges tokens into the value at `key`; returns the number of tokens stored. */
+async function luaAdd(key: string, tokens: string, cap: number): Promise<number> {
+  const merged = (await redis.eval(ADD_SCRIPT, 1, key, tokens, String(cap))) as string;
+  return merged === "" ? 0 : merged.split(" ").length;
 }
 
+/** The stored sketch as token → count text, for comparison with the model. */
 async function readHash(key: string): Promise<Record<string, string>> {
-  return redis.hgetall(key);
+  const stored = (await redis.get(key)) ?? "";
+  const hash: Record<string, string> = {};
+  for (const token of stored.split(" ").filter(Boolean)) {
+    const colon = token.indexOf(":");
+    hash[token.slice(0, colon)] = token.slice(colon + 1);
+  }
+  return hash;
 }
 
 /** The Lua rule restated over plain Maps: floors clamp incoming buckets, then collapse per side. */
@@ -57,7 +74,7 @@ class HashModel {
     for (let j = 0; j < increments.length; j += 2) {
       const field = increments[j]!;
       const delta = Number(increments[j + 1]);
-      if (field === ZERO_FIELD) {
+      if (field === ZERO_TOKEN) {
         this.zero += delta;
       } else if (field.startsWith(NEGATIVE_PREFIX)) {
         const index = Math.max(Number(field.slice(1)), this.negativeFloor ?? -Infinity);
@@ -76,9 +93,9 @@ class HashModel {
     const hash: Record<string, string> = {};
     for (const [index, count] of this.positive) hash[String(index)] = String(count);
     for (const [index, count] of this.negative) hash[NEGATIVE_PREFIX + index] = String(count);
-    if (this.zero > 0) hash[ZERO_FIELD] = String(this.zero);
-    if (this.positiveFloor !== undefined) hash[POSITIVE_FLOOR_FIELD] = String(this.positiveFloor);
-    if (this.negativeFloor !== undefined) hash[NEGATIVE_FLOOR_FIELD] = String(this.negativeFloor);
+    if (this.zero > 0) hash[ZERO_TOKEN] = String(this.zero);
+    if (this.positiveFloor !== undefined) hash[POSITIVE_FLOOR_TOKEN] = String(this.positiveFloor);
+    if (this.negativeFloor !== undefined) hash[NEGATIVE_FLOOR_TOKEN] = String(this.negativeFloor);
     return hash;
   }
 }
@@ -88,7 +105,7 @@ const flushArb = fc.array(
     fc.oneof(
       fc.integer({ min: -3000, max: 3000 }).map(String),
       fc.integer({ min: -3000, max: 3000 }).map((i) => NEGATIVE_PREFIX + i),
-      fc.constant(ZERO_FIELD),
+      fc.constant(ZERO_TOKEN),
     ),
     fc.integer({ min: 1, max: 1000 }),
   ),
@@ -96,7 +113,7 @@ const flushArb = fc.array(
 );
 
 describe("SKETCH_LUA in redis-server", () => {
-  it("leaves exactly the hash the TypeScript rule predicts, flush after flush", async () => {
+  it("leaves exactly the sketch the TypeScript rule predicts, flush after flush", async () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -111,7 +128,7 @@ describe("SKETCH_LUA in redis-server", () => {
             for (const [field, delta] of flush) merged.set(field, (merged.get(field) ?? 0) + delta);
             const increments = [...merged].flatMap(([field, delta]) => [field, String(delta)]);
             model.add(increments, cap);
-            await luaAdd(key, increments, cap);
+            await luaAdd(key, [...merged].map(([f, d]) => `${f}:${d}`).join(" "), cap);
             expect(await readHash(key)).toEqual(model.asHash());
           }
           await redis.del(key);
@@ -129,7 +146,7 @@ describe("SKETCH_LUA in redis-server", () => {
     const n = 1_000_000;
     const perFlush = 10_000;
     const values = new Float64Array(n);
-    const accumulator = new SketchAccumulator(mapping, cap);
+    let accumulator = new SketchAccumulator(mapping, cap);
     let largestHash = 0;
     let largestFlushFields = 0;
     for (let j = 0; j < n; j++) {
@@ -137,17 +154,16 @@ describe("SKETCH_LUA in redis-server", () => {
       values[j] = v;
       accumulator.add(v);
       if ((j + 1) % perFlush === 0) {
-        const increments: string[] = [];
-        accumulator.drainInto(increments);
-        largestFlushFields = Math.max(largestFlushFields, increments.length / 2);
-        largestHash = Math.max(largestHash, await luaAdd(key, increments, cap));
+        const tokens = accumulator.tokens();
+        accumulator = new SketchAccumulator(mapping, cap);
+        largestFlushFields = Math.max(largestFlushFields, tokens.split(" ").length);
+        largestHash = Math.max(largestHash, await luaAdd(key, tokens, cap));
       }
     }
     expect(new Set(values).size).toBe(n);
     // cap buckets plus the floor field (no zeros, no negatives here)
     expect(largestHash).toBeLessThanOrEqual(cap + 1);
-    const flat = (await redis.call("HGETALL", key)) as string[];
-    const counts = new SketchCounts().addFlatHash(flat);
+    const counts = new SketchCounts().addTokens((await redis.get(key)) ?? "");
     expect(counts.positive.size).toBeLessThanOrEqual(cap);
     expect(counts.count).toBe(n);
     const sorted = values.sort();
@@ -158,7 +174,7 @@ describe("SKETCH_LUA in redis-server", () => {
     }
     const bytes = await redis.memory("USAGE", key);
     console.log(
-      `capped sketch hash: ${counts.positive.size} buckets, MEMORY USAGE ${bytes} bytes; ` +
+      `capped sketch: ${counts.positive.size} buckets, MEMORY USAGE ${bytes} bytes; ` +
         `largest flush ${largestFlushFields} fields`,
     );
   });

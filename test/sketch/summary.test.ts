@@ -22,16 +22,12 @@ afterAll(() => {
   direct?.disconnect();
 });
 
-/** Every sketch key of a registry prefix (direct to redis-server, not through the library). */
-async function sketchKeys(prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await direct.scan(cursor, "MATCH", `{${prefix}}:s:*`, "COUNT", 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== "0");
-  return keys;
+/** Every stored sketch (one per series and time slice) of a registry prefix, read directly. */
+async function storedSketches(prefix: string): Promise<{ field: string; tokens: string[] }[]> {
+  const live = await direct.hgetall(`{${prefix}}:live`);
+  return Object.entries(live)
+    .filter(([field]) => field.startsWith("q"))
+    .map(([field, value]) => ({ field, tokens: value.split(" ").slice(1) }));
 }
 
 function quantileOf(
@@ -96,7 +92,7 @@ describe("Summary quantiles across instances", () => {
     console.log(report.join("\n"));
   });
 
-  it("forgets values older than maxAgeSeconds; _sum/_count stay all-time; keys expire by themselves", async () => {
+  it("forgets values older than maxAgeSeconds; _sum/_count stay all-time; old slices are pruned", async () => {
     const prefix = uniquePrefix("summary-window");
     const registry = new Registry({ redis: newClient(), prefix });
     const config = {
@@ -130,16 +126,9 @@ describe("Summary quantiles across instances", () => {
     expect(quantileOf(families, "w", {}, 0.99)).toBeNaN();
     expect(sampleValue(families, "w_count")).toBe(110);
 
-    // Each slice key lives until the end of the last window that reads it plus one slice, the
-    // series index one window plus one slice after its last write: nothing is left behind.
-    const index = `{${prefix}}:si:w`;
-    const deadline = Date.now() + 3_500;
-    const leftovers = async () => [
-      ...(await sketchKeys(prefix)),
-      ...((await direct.exists(index)) ? [index] : []),
-    ];
-    while ((await leftovers()).length > 0 && Date.now() < deadline) await sleep(100);
-    expect(await leftovers()).toEqual([]);
+    // A slice is stored until the end of the last window that reads it; the scrape after that
+    // deletes it (no key carries a TTL): nothing is left behind.
+    expect(await storedSketches(prefix)).toEqual([]);
   });
 
   it("renders NaN quantiles for an empty summary, and drops a removed series", async () => {
@@ -175,7 +164,9 @@ describe("Summary quantiles across instances", () => {
     await registry.flush();
     families = parseChecked(await registry.metrics());
     expect(quantileOf(families, "plain", {}, 0.5)).toBeNaN();
-    expect(await direct.exists(`{${prefix}}:si:plain`)).toBe(0);
+    const left = await storedSketches(prefix);
+    expect(left.filter((s) => s.field.startsWith("qplain["))).toEqual([]);
+    expect(left.filter((s) => s.field.startsWith('qlab["b"]'))).toEqual([]);
   });
 });
 
@@ -205,14 +196,14 @@ describe("Summary sketch in Redis: bounded memory and flush size", () => {
       if ((j + 1) % 10_000 === 0) await registry.flush();
     }
     expect(registry.stats.failedFlushes).toBe(0);
-    const keys = await sketchKeys(prefix);
-    expect(keys.length).toBeGreaterThan(0);
+    const sketches = await storedSketches(prefix);
+    expect(sketches.length).toBeGreaterThan(0);
     const lines: string[] = [];
-    for (const key of keys) {
-      const fields = await direct.hlen(key);
-      expect(fields).toBeLessThanOrEqual(summary.maxBuckets + 1); // + the floor field "fp"
-      lines.push(`${key}: ${fields} fields, MEMORY USAGE ${await direct.memory("USAGE", key)} B`);
+    for (const { field, tokens } of sketches) {
+      expect(tokens.length).toBeLessThanOrEqual(summary.maxBuckets + 1); // + the floor "fp:…"
+      lines.push(`${field}: ${tokens.length} buckets`);
     }
+    lines.push(`live hash MEMORY USAGE ${await direct.memory("USAGE", `{${prefix}}:live`)} B`);
     const families = parseChecked(await registry.metrics());
     const sorted = values.sort();
     for (const q of [0.99, 0.999]) {
@@ -243,28 +234,19 @@ describe("Summary sketch in Redis: bounded memory and flush size", () => {
     expect(requests[0]!.commands.length).toBe(1);
     expect(String(requests[0]!.commands[0]![0]).toLowerCase()).toBe("evalsha");
     const bodyBytes = JSON.stringify(requests[0]!.commands).length;
-    const batchJson = String(requests[0]!.commands[0]!.at(-1));
-    const batch = JSON.parse(batchJson) as {
-      s: [string, number, number, number, 0 | 1, string[], (string | string[])[]][];
-    };
-    const bucketFields = (batch.s[0]![6][1] as string[]).length / 2;
+    const args = requests[0]!.commands[0]!.map(String);
+    const bucketFields = args[args.indexOf("q") + 5]!.split(" ").length;
 
     // Then 199,000 more, as a busy series holds in one window.
     for (let j = 0; j < 199_000; j++) summary.observe({ route: "/api/items" }, next());
     await registry.flush();
-    const keys = await sketchKeys(prefix);
-    let sketchBytes = 0;
-    let sketchFields = 0;
-    for (const key of keys) {
-      sketchBytes += (await direct.memory("USAGE", key)) ?? 0;
-      sketchFields += await direct.hlen(key);
-    }
-    const indexBytes = await direct.memory("USAGE", `{${prefix}}:si:http_request_duration_seconds`);
+    const sketches = await storedSketches(prefix);
+    const sketchFields = sketches.reduce((n, s) => n + s.tokens.length, 0);
+    const liveBytes = await direct.memory("USAGE", `{${prefix}}:live`);
     console.log(
-      `burst of 1,000 observations: 1 request, body ${bodyBytes} B (batch JSON ${batchJson.length} B, ` +
-        `${bucketFields} sketch buckets)\n` +
-        `realistic series (200,000 lognormal values, ${keys.length} slice key(s)): ${sketchFields} fields, ` +
-        `${sketchBytes} B sketch + ${indexBytes} B series index`,
+      `burst of 1,000 observations: 1 request, body ${bodyBytes} B (${bucketFields} sketch ` +
+        `buckets)\nrealistic series (200,000 lognormal values, ${sketches.length} slice(s)): ` +
+        `${sketchFields} buckets, live hash MEMORY USAGE ${liveBytes} B`,
     );
     expect(bodyBytes).toBeLessThan(4_000);
   });

@@ -1,0 +1,19 @@
+// Where a metric defined without `registers` goes: the default registry (prom-client's
+// `register`). registry.ts provides it; metrics only know this small interface, so the metric
+// modules never import the registry (which imports them).
+
+/** What a metric needs of a registry to join it. */
+export interface Registrar {
+  registerMetric(metric: object): void;
+}
+
+let provider: (() => Registrar) | undefined;
+
+export function provideDefaultRegistry(get: () => Registrar): void {
+  provider = get;
+}
+
+export function defaultRegistry(): Registrar {
+  if (provider === undefined) throw new Error("prometheus-upstash: no default registry");
+  return provider();
+}

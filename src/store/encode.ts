@@ -1,0 +1,192 @@
+// Turns what metrics drain (batch.ts) into the write script's argument list (scripts.ts), cut
+// into parts that each fit in one request. Each part becomes one batch with its own sequence
+// number; normally everything fits in one. A part knows how many metric calls it stands for, so
+// a part that is finally dropped — or a field Redis refuses — is counted exactly.
+import { type BatchWriter, type Drainable, type GaugeRecord, num } from "../batch.ts";
+
+/** One batch ready to send: its ops (without the "b" header), bytes, and what they carry. */
+export interface Part {
+  args: string[];
+  /** Bytes its args add to a request body (JSON strings and commas). */
+  bytes: number;
+  /** Metric calls it stands for. */
+  updates: number;
+  /** Metric calls behind each field Redis may refuse (a sum that would not be finite). */
+  refusable: Map<string, number>;
+}
+
+/** Room for the script call itself (EVALSHA, sha, keys, client time, writer, "b", seq). */
+export const REQUEST_OVERHEAD_BYTES = 256;
+
+function emptyPart(): Part {
+  return { args: [], bytes: 0, updates: 0, refusable: new Map() };
+}
+
+export class BatchEncoder implements BatchWriter {
+  readonly parts: Part[] = [];
+  private current = emptyPart();
+  /** Histograms whose bucket layout the current part already declares. */
+  private declared = new Set<string>();
+  private readonly instance: string;
+  private readonly maxBytes: number;
+
+  /** `maxBytes`: most bytes of one part; an op larger than that goes alone in its part. */
+  constructor(instance: string, maxBytes: number) {
+    this.instance = instance;
+    this.maxBytes = maxBytes;
+  }
+
+  counter(name: string, key: string, delta: number, updates: number): void {
+    this.add(`c${name}${key}`, num(delta), updates);
+  }
+
+  histogram(
+    name: string,
+    bounds: readonly number[],
+    key: string,
+    sum: number,
+    counts: readonly number[],
+    updates: number,
+  ): void {
+    const layout = layoutOf(bounds);
+    let delta = num(sum);
+    for (const c of counts) delta += ` ${num(c)}`;
+    const field = `h${name}#${layout}${key}`;
+    const op = ["a", field, delta];
+    const decl = `H${name}#${layout}`;
+    // Every part that holds series of a layout declares it: any part may be the one that lands.
+    const declOp = this.declared.has(decl) ? [] : ["x", decl, bounds.map(num).join(" ")];
+    if (this.current.bytes + argsBytes(declOp) + argsBytes(op) > this.maxBytes) this.close();
+    if (!this.declared.has(decl)) {
+      this.op(["x", decl, bounds.map(num).join(" ")], 0);
+      this.declared.add(decl);
+    }
+    this.op(op, updates, field);
+  }
+
+  summary(name: string, key: string, count: number, sum: number, updates: number): void {
+    this.add(`s${name}${key}`, `${num(count)} ${num(sum)}`, updates);
+  }
+
+  sketch(name: string, key: string, sliceMs: number, slices: number, cap: number, tokens: string) {
+    this.op(["q", `q${name}${key}`, num(sliceMs), num(slices), num(cap), tokens], 0);
+  }
+
+  gauge(name: string, expireMs: number, records: Iterable<GaugeRecord>, updates: number): void {
+    let body = "";
+    for (const [key, value, at] of records) {
+      body += `${body ? "\r" : ""}${num(value)}${at === undefined ? "" : `@${num(at)}`} ${key}`;
+    }
+    this.op(["g", `g${name}#${this.instance}`, num(expireMs), body], updates);
+  }
+
+  remove(
+    type: "counter" | "histogram" | "summary",
+    name: string,
+    bounds: readonly number[] | undefined,
+    key: string,
+  ): void {
+    if (type === "counter") this.op(["d", `c${name}${key}`], 0);
+    else if (type === "histogram") this.op(["d", `h${name}#${layoutOf(bounds ?? [])}${key}`], 0);
+    else {
+      this.op(["d", `s${name}${key}`], 0);
+      this.op(["R", `q${name}${key}#`], 0);
+    }
+  }
+
+  reset(type: "counter" | "histogram" | "summary", name: string): void {
+    if (type === "counter") this.op(["r", `c${name}[`], 0);
+    else if (type === "histogram") {
+      this.op(["r", `h${name}#`], 0);
+      this.op(["r", `H${name}#`], 0);
+    } else {
+      this.op(["r", `s${name}[`], 0);
+      this.op(["R", `q${name}[`], 0);
+    }
+  }
+
+  /** Closes the last part; `parts` is complete afterwards. */
+  finish(): Part[] {
+    this.close();
+    return this.parts;
+  }
+
+  private add(field: string, delta: string, updates: number): void {
+    this.op(["a", field, delta], updates, field);
+  }
+
+  private op(args: string[], updates: number, refusable?: string): void {
+    const bytes = argsBytes(args);
+    if (this.current.args.length > 0 && this.current.bytes + bytes > this.maxBytes) this.close();
+    const part = this.current;
+    for (const a of args) part.args.push(a);
+    part.bytes += bytes;
+    part.updates += updates;
+    if (refusable !== undefined) part.refusable.set(refusable, updates);
+  }
+
+  private close(): void {
+    if (this.current.args.length > 0) this.parts.push(this.current);
+    this.current = emptyPart();
+    this.declared = new Set();
+  }
+}
+
+/** Drains every source into request-sized parts, in drain order. */
+export function drainAll(
+  sources: Iterable<Drainable>,
+  instance: string,
+  nowMs: number,
+  maxBytes: number,
+): Part[] {
+  const encoder = new BatchEncoder(instance, maxBytes);
+  for (const source of sources) source.drain(encoder, nowMs);
+  return encoder.finish();
+}
+
+/** Bytes a list of strings adds to a JSON array: each as a JSON string, plus a comma. */
+function argsBytes(args: readonly string[]): number {
+  let n = 0;
+  for (const a of args) n += jsonStringBytes(a) + 1;
+  return n;
+}
+
+/** UTF-8 length of JSON.stringify(s), without building it. */
+export function jsonStringBytes(s: string): number {
+  let n = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) n += 2;
+    else if (c < 0x20)
+      n += c === 0x0a || c === 0x0d || c === 0x09 || c === 0x08 || c === 0x0c ? 2 : 6;
+    else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 6; // a lone surrogate is escaped as \\uXXXX
+    } else if (c >= 0xd800 && c <= 0xdfff) n += 6;
+    else n += 3;
+  }
+  return n;
+}
+
+const layouts = new WeakMap<readonly number[], string>();
+
+/** A short stable name of a bucket layout (FNV-1a of its bounds): part of each series field. */
+export function layoutOf(bounds: readonly number[]): string {
+  let id = layouts.get(bounds);
+  if (id === undefined) {
+    let h = 0x811c9dc5;
+    const text = bounds.map(num).join(" ");
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    id = h.toString(16).padStart(8, "0");
+    layouts.set(bounds, id);
+  }
+  return id;
+}
