@@ -5,7 +5,7 @@ export interface ReliabilityOptions {
   /**
    * Milliseconds one write (flush) or read (scrape) request may take before it counts as
    * failed. The request itself is not cancelled — the user's client may have no `signal` —
-   * and may still land; a batch sent again keeps its id, so it is applied once. Default 5000.
+   * and may still land; a batch sent again keeps its number, so it is applied once. Default 5000.
    */
   timeoutMs?: number;
   /** Further attempts a flush makes after a failed write, with backoff. Default 2. */

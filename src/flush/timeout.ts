@@ -1,6 +1,6 @@
 // A time limit on a request we cannot cancel: the user's Redis client may have no `signal`, so
 // the request is raced against a timer. It may still complete after we gave up — which is why
-// a batch sent again keeps its id.
+// a batch sent again keeps its sequence number.
 
 export class RedisTimeoutError extends Error {
   constructor(what: string, ms: number) {
