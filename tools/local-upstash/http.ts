@@ -3,7 +3,6 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   BadRequest,
-  type CommandArgs,
   errorJson,
   type Outcome,
   outcomeJson,
@@ -13,6 +12,7 @@ import {
 } from "./encoding.ts";
 import { type RedisExecutor, RedisUnavailable } from "./executor.ts";
 import { refusal } from "./policy.ts";
+import { type PreparedCommand, prepareCommand } from "./scripts.ts";
 
 /** Upstash's request size limit (free and pay-as-you-go plans). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -77,7 +77,10 @@ async function single(
   const command = parseSingle(body);
   opts.onRequest?.({ path: "/", commands: [command] });
   const refused = refusal(command);
-  const outcome = refused ? { error: refused } : await opts.executor.run(command);
+  const prepared = prepareCommand(command);
+  const outcome = refused
+    ? { error: refused }
+    : prepared.finish(await opts.executor.run(prepared.command));
   return ["error" in outcome ? 400 : 200, outcomeJson(outcome, base64)];
 }
 
@@ -89,16 +92,20 @@ async function pipeline(
 ): Promise<[number, string]> {
   const commands = parseBatch(body);
   opts.onRequest?.({ path: "/pipeline", commands });
-  const runnable: CommandArgs[] = [];
+  const runnable: PreparedCommand[] = [];
   const outcomes: Array<Outcome | undefined> = commands.map((command) => {
     const refused = refusal(command);
     if (refused) return { error: refused };
-    runnable.push(command);
+    runnable.push(prepareCommand(command));
     return undefined;
   });
-  const ran = await opts.executor.pipeline(runnable);
+  const ran = await opts.executor.pipeline(runnable.map((p) => p.command));
   let next = 0;
-  const merged = outcomes.map((o) => o ?? ran[next++]!);
+  const merged = outcomes.map((o) => {
+    if (o) return o;
+    const i = next++;
+    return runnable[i]!.finish(ran[i]!);
+  });
   return [200, outcomesJson(merged, base64)];
 }
 
@@ -112,9 +119,16 @@ async function multiExec(
   opts.onRequest?.({ path: "/multi-exec", commands });
   const refused = commands.map(refusal).find((r) => r !== undefined);
   if (refused) return [400, errorJson(refused)];
-  const result = await opts.executor.transaction(commands);
+  const prepared = commands.map(prepareCommand);
+  const result = await opts.executor.transaction(prepared.map((p) => p.command));
   if (!Array.isArray(result)) return [400, errorJson(result.error)];
-  return [200, outcomesJson(result, base64)];
+  return [
+    200,
+    outcomesJson(
+      result.map((o, i) => prepared[i]!.finish(o)),
+      base64,
+    ),
+  ];
 }
 
 export function createHandler(
