@@ -4,6 +4,7 @@
 // and that touch no key outside the KEYS of their call. Upstash would refuse such a script
 // ("Dynamic keys are not allowed"); without the flag it locks the user's whole database.
 // The audit reads the script calls from MONITOR on the real redis-server (declared-keys.ts).
+// Nor may a script travel inside MULTI/EXEC: Upstash runs those under the global lock anyway.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Counter,
@@ -19,6 +20,7 @@ import {
   firstLine,
   type KeyAudit,
   type KeyViolation,
+  type RequestInfo,
 } from "../../tools/local-upstash/index.ts";
 import { recordingServer, uniquePrefix } from "../helpers/stack.ts";
 
@@ -125,7 +127,16 @@ describe("every script call of the library declares its keys and carries allow-k
   afterAll(() => proxy?.stop());
 
   async function step(name: string, work: () => Promise<unknown>): Promise<void> {
-    const audit: KeyAudit = await auditDeclaredKeys(recording.server, work);
+    let requests: RequestInfo[] = [];
+    const audit: KeyAudit = await auditDeclaredKeys(recording.server, async () => {
+      requests = await recording.during(work);
+    });
+    // Upstash runs a script queued in a transaction under the global lock, flag or not.
+    const inTransactions = requests
+      .filter((r) => r.path === "/multi-exec")
+      .flatMap((r) => r.commands.map((c) => String(c[0]).toUpperCase()))
+      .filter((name) => name.startsWith("EVAL"));
+    expect(inTransactions, "scripts sent inside MULTI/EXEC").toEqual([]);
     const firstLines = [...new Set(audit.runs.map(firstLine))];
     const problems = summarize(audit.violations, prefix);
     seen.push({ step: name, runs: audit.runs.length, problems, firstLines });
