@@ -150,6 +150,16 @@ afterAll(() => {
   );
 });
 
+/** An error's message and those of its causes. */
+function errorText(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e !== undefined && parts.length < 10; e = (e as { cause?: unknown }).cause) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    if (typeof e !== "object" || e === null) break;
+  }
+  return parts.join(" <- ");
+}
+
 function bucketOf(v: number): number {
   const i = BUCKETS.findIndex((b) => v <= b);
   return i < 0 ? BUCKETS.length : i;
@@ -289,9 +299,7 @@ async function run(policy: "volatile-random" | "volatile-lru", seed: number): Pr
     }
     const sum = (f: (iso: Isolate) => number) => isolates.reduce((n, iso) => n + f(iso), 0);
     const dropped = sum((iso) => iso.registry.stats.droppedUpdates);
-    const oomFlushErrors = sum(
-      (iso) => iso.errors.filter((e) => /OOM/.test(String((e as Error).cause))).length,
-    );
+    const oomFlushErrors = sum((iso) => iso.errors.filter((e) => /OOM/.test(errorText(e))).length);
     const evictedKeys = Number(/evicted_keys:(\d+)/.exec(await redis.info("stats"))![1]);
     const driven = 2 * INVOCATIONS;
     figures.push({
