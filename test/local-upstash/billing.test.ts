@@ -3,7 +3,7 @@
 // redis-server, and equal to what Redis itself counted (INFO commandstats) on a private one.
 import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type Billing,
   billingSince,
@@ -302,6 +302,38 @@ describe("against INFO commandstats on a private redis-server", () => {
         PEXPIRE: 1,
         GET: 1,
       },
+    });
+  });
+});
+
+describe("when Redis restarts under a metered server", () => {
+  let redisServer: RedisServer;
+  let server: UpstashServer;
+  beforeAll(async () => {
+    redisServer = await startRedisServer();
+    server = await startUpstashServer({ redisUrl: redisServer.url, billing: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await redisServer?.stop();
+  });
+
+  it("billing() refuses a count MONITOR missed a part of, until resetBilling()", async () => {
+    const redis = plainClient(server);
+    await redis.eval(FIXED_WINDOW, ["w"], ["1000"]);
+    expect((await server.billing()).billed).toBe(3);
+
+    await redisServer.restart();
+    await expect(server.billing()).rejects.toThrow(/MONITOR connection to Redis was lost/);
+    // the server's connection comes back by itself; requests Redis could not serve are not billed
+    await vi.waitFor(() => redis.incr("n"), { timeout: 5_000, interval: 100 });
+    await server.resetBilling(); // waits for MONITOR to be back
+    expect((await server.billing()).billed).toBe(0);
+    const before = await server.billing();
+    await redis.eval(FIXED_WINDOW, ["w2"], ["1000"]);
+    expect(billingSince(before, await server.billing())).toMatchObject({
+      billed: 3,
+      byCommand: { EVAL: 1, INCR: 1, PEXPIRE: 1 },
     });
   });
 });

@@ -5,7 +5,7 @@
 // and only scripts that this server's own connections ran are counted, so the count stays exact
 // when other clients share the redis-server.
 import type { CommandArgs } from "./encoding.ts";
-import { type MonitorLine, RedisMonitor } from "./monitor.ts";
+import { type MonitorLine, MonitorLost, RedisMonitor } from "./monitor.ts";
 import { clientScript, sha1Hex } from "./scripts.ts";
 
 export interface Billing {
@@ -84,6 +84,8 @@ export class BillingMeter {
   private inOwnScript = false;
   private readonly recorders = new Set<ScriptRun[]>();
   private run: ScriptRun | undefined;
+  /** MONITOR gaps already known at the last reset: a newer one makes the counts incomplete. */
+  private gapsAtReset = 0;
 
   private constructor(monitor: RedisMonitor, owns: (peer: string) => boolean) {
     this.monitor = monitor;
@@ -107,22 +109,33 @@ export class BillingMeter {
   /** The count so far, once MONITOR has caught up with every command completed before the call. */
   async billing(): Promise<Billing> {
     await this.monitor.sync();
+    if (this.monitor.gaps !== this.gapsAtReset) {
+      throw new MonitorLost(
+        "the MONITOR connection to Redis was lost since the count began (Redis restarted?): " +
+          "script commands may be missing; call resetBilling() to count again",
+      );
+    }
     return { ...this.counts, byCommand: { ...this.counts.byCommand } };
   }
 
   async reset(): Promise<void> {
     await this.monitor.sync();
     this.counts = emptyBilling();
+    this.gapsAtReset = this.monitor.gaps;
   }
 
   /** The script runs of this server's connections while `work` ran. */
   async record<T>(work: () => Promise<T>): Promise<{ result: T; runs: ScriptRun[] }> {
     await this.monitor.sync();
+    const gaps = this.monitor.gaps;
     const runs: ScriptRun[] = [];
     this.recorders.add(runs);
     try {
       const result = await work();
       await this.monitor.sync();
+      if (this.monitor.gaps !== gaps) {
+        throw new MonitorLost("the MONITOR connection to Redis was lost while recording");
+      }
       return { result, runs };
     } finally {
       this.recorders.delete(runs);

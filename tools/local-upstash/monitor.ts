@@ -75,7 +75,8 @@ export class MonitorLost extends Error {}
 /**
  * Streams MONITOR lines to `onLine`. `sync()` resolves once every command Redis completed before
  * the call has been delivered: it runs a marker command and waits for its line. If the MONITOR
- * connection breaks, pending syncs reject (lines may have been missed) and it reconnects.
+ * connection breaks, pending syncs reject, `gaps` grows (lines may have been missed) and it
+ * reconnects; a sync meanwhile waits for it.
  */
 export class RedisMonitor {
   private readonly url: URL;
@@ -88,6 +89,9 @@ export class RedisMonitor {
   private markers = 0;
   private readonly waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
   private readonly token = Math.random().toString(36).slice(2);
+  private readyWaiters: Array<() => void> = [];
+  /** Times the MONITOR connection was lost (what it would have shown meanwhile is missing). */
+  gaps = 0;
 
   private constructor(redisUrl: string, onLine: (line: MonitorLine) => void) {
     this.url = new URL(redisUrl);
@@ -118,7 +122,7 @@ export class RedisMonitor {
   }
 
   async sync(): Promise<void> {
-    if (!this.ready) throw new MonitorLost("MONITOR connection to Redis is down");
+    if (!this.ready) await this.reconnected();
     const marker = `local-upstash:sync:${this.token}:${++this.markers}`;
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -140,6 +144,20 @@ export class RedisMonitor {
     });
     await this.control.call("ECHO", marker);
     await seen;
+  }
+
+  private reconnected(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
+        reject(new MonitorLost(`MONITOR connection to Redis is down (${SYNC_TIMEOUT_MS} ms)`));
+      }, SYNC_TIMEOUT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.readyWaiters.push(done);
+    });
   }
 
   async close(): Promise<void> {
@@ -175,6 +193,7 @@ export class RedisMonitor {
           } else if (reply === "+OK" && ++oks === 1) {
             this.ready = true;
             resolve();
+            for (const wake of this.readyWaiters.splice(0)) wake();
           }
           end = this.buffer.indexOf("\r\n");
         }
@@ -185,6 +204,7 @@ export class RedisMonitor {
       socket.once("close", () => {
         const wasReady = this.ready;
         this.ready = false;
+        if (wasReady) this.gaps++;
         this.failWaiting(new MonitorLost("MONITOR connection to Redis was lost"));
         if (wasReady && !this.closed) this.reconnect();
       });

@@ -80,10 +80,9 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<Up
   const handle = createHandler({
     token,
     executor,
-    onRequest: (info) => {
-      meter?.countRequest(info.commands as string[][]);
-      opts.onRequest?.(info);
-    },
+    onRequest: opts.onRequest,
+    // A request Redis could not serve (503) is not billed.
+    onServed: meter ? (info) => meter.countRequest(info.commands as string[][]) : undefined,
   });
   let requestCount = 0;
   const http = createServer((req, res) => {
