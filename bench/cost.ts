@@ -1,29 +1,54 @@
-// Cost per invocation: an invocation makes K counter updates spread over S series, then its
-// metrics reach Redis. What does that cost in HTTP requests, bytes sent and Redis commands?
+// Cost, counted the way Upstash bills: every command of a request plus every command a Lua
+// script runs (EVALSHA + HMGET + HSET = 3). The local Upstash server's billing meter counts it
+// (tools/local-upstash/billing.ts); a proxy in front counts HTTP requests and bytes sent.
 //
-//   prometheus-upstash  K synchronous inc() calls, then one registry.flush()
-//   (a) per-call        one @upstash/redis HINCRBYFLOAT per update, awaited, auto-pipelining off
+// Flush: one invocation = K updates (K ∈ 1, 10, 100, 1000) over S series (S ∈ 1, 10, 100, 1000;
+// update k touches series k mod S) of one metric type — counter, histogram, gauge, summary — or
+// "mixed" (series j belongs to the type j mod 4), then its metrics reach Redis:
+//   prometheus-upstash  K synchronous calls, then one registry.flush()
+//   (a) per call        each command of each update its own awaited @upstash/redis call,
+//                       auto-pipelining off (naive layout, see lib/cost-peers.ts)
 //   (b) auto-pipelined  the same calls issued without awaiting, auto-pipelining on
-//   (c) seed layout     one MULTI/EXEC transaction per update (the /multi-exec route) on a
-//                       string key per series, as prometheus-aioredis-client did
+//   (c) seed layout     one MULTI/EXEC per update, fired together, on a string key per series
+//                       (prometheus-aioredis-client)
+// Scrape: the billed commands and requests of reading every series back, S series per type,
+// gauges written by 1 and by 10 live instances.
 //
-// "billed" = commands in the HTTP requests (what Upstash charges; MULTI/EXEC wrappers not
-// counted), "executed" = what Redis ran by INFO commandstats (commands inside EVAL count).
-// Figures are per invocation, averaged over warm invocations (each isolate's first flush also
-// sends the script text once: reported as coldFlushBytes).
+// Figures per flush are averaged over warm flushes (the first flush of an isolate sends the
+// script text once: the JSON has it as `cold`). Knobs: BENCH_KS, BENCH_SS (comma lists),
+// BENCH_INVOCATIONS (flushes averaged, default 3), BENCH_PEER_INVOCATIONS (default 1: a peer's
+// counts do not vary), BENCH_INSTANCES (default 1,10).
 import { Redis } from "@upstash/redis";
-import { Counter, Registry } from "../src/index.ts";
+import { Counter, DEFAULT_BUCKETS, Gauge, Histogram, Registry, Summary } from "../src/index.ts";
+import { billingSince } from "../tools/local-upstash/index.ts";
+import {
+  KINDS,
+  type Kind,
+  METRIC,
+  naiveCalls,
+  naiveScrape,
+  seedScrape,
+  seedTransaction,
+  type Update,
+} from "./lib/cost-peers.ts";
 import { fmt, printTable, writeResults } from "./lib/report.ts";
 import { type BenchStack, startBenchStack } from "./lib/stack.ts";
 import { barChart } from "./lib/svg.ts";
 
-const KS = [1, 10, 100, 1000];
-const SS = [1, 10, 100];
-const INVOCATIONS = Number(process.env["BENCH_INVOCATIONS"] ?? 5);
-const METRIC = "bench_requests_total";
+const list = (name: string, fallback: string) =>
+  (process.env[name] ?? fallback).split(",").map(Number);
+const KS = list("BENCH_KS", "1,10,100,1000");
+const SS = list("BENCH_SS", "1,10,100,1000");
+const INSTANCES = list("BENCH_INSTANCES", "1,10");
+const INVOCATIONS = Number(process.env["BENCH_INVOCATIONS"] ?? 3);
+const PEER_INVOCATIONS = Number(process.env["BENCH_PEER_INVOCATIONS"] ?? 1);
+
+type Workload = Kind | "mixed";
+const WORKLOADS: Workload[] = [...KINDS, "mixed"];
 
 type Strategy = "ours" | "perCall" | "autoPipelined" | "seedMulti";
 const STRATEGIES: Strategy[] = ["ours", "perCall", "autoPipelined", "seedMulti"];
+const PEERS = ["perCall", "autoPipelined", "seedMulti"] as const;
 const TITLES: Record<Strategy, string> = {
   ours: "prometheus-upstash",
   perCall: "(a) @upstash/redis per call",
@@ -31,175 +56,384 @@ const TITLES: Record<Strategy, string> = {
   seedMulti: "(c) seed MULTI per update",
 };
 
+/** Upstash-billed targets of issue 10 for one flush / one scrape. */
+const FLUSH_TARGET: Record<Workload, number> = {
+  counter: 6,
+  histogram: 6,
+  gauge: 6 + 4,
+  summary: 6 + 4,
+  mixed: 6 + 4 + 4,
+};
+/** A scrape: this many billed commands plus one per live gauge instance. */
+const SCRAPE_BASE = 8;
+
 interface Measure {
-  requests: number;
-  bodyBytes: number;
-  bytes: number;
+  /** Billed commands (Upstash's rule) per flush or scrape. */
   billed: number;
-  executed: number;
+  /** The same by command name. */
+  byCommand: Record<string, number>;
+  /** HTTP requests and bytes sent (request line + headers + body) per flush or scrape. */
+  requests: number;
+  bytes: number;
 }
 
-/** The label value update k of an invocation touches. */
-const series = (k: number, s: number) => `s${k % s}`;
+/** The kinds a workload's series j belongs to, and the kinds it scrapes. */
+const kindOf = (w: Workload, j: number): Kind => (w === "mixed" ? KINDS[j % KINDS.length]! : w);
+const kindsOf = (w: Workload): readonly Kind[] => (w === "mixed" ? KINDS : [w]);
 
-/** One invocation's work for each strategy, given fresh clients per (K, S) configuration. */
-function invocations(
-  stack: BenchStack,
-  k: number,
-  s: number,
-): Record<Strategy, () => Promise<void>> {
-  const url = stack.proxyUrl;
-  const token = stack.token;
-  const tag = `k${k}s${s}`;
+/** Update k of an invocation: series k mod S, a value spread over the default buckets. */
+function update(w: Workload, k: number, s: number): Update {
+  const j = k % s;
+  return { kind: kindOf(w, j), series: `s${j}`, value: ((k * 7919) % 1000) / 100 + 0.001 };
+}
 
-  const registry = new Registry({
-    redis: new Redis({ url, token }),
-    prefix: `ours:${tag}`,
-    onError: (e) => {
-      throw e;
-    },
-  });
-  const counter = new Counter({
-    name: METRIC,
-    help: "Requests",
-    labelNames: ["series"],
-    registers: [registry],
-  });
-
-  const plain = new Redis({ url, token, enableAutoPipelining: false });
-  const pipelined = new Redis({ url, token, enableAutoPipelining: true });
-  const hash = `naive:${tag}:${METRIC}`;
-  const seedKey = (i: number) =>
-    `seed:${tag}:${METRIC}:${JSON.stringify({ series: series(i, s) })}`;
-
+/** Our metrics of the kinds a workload uses, in one registry (one isolate). */
+function ourMetrics(registry: Registry, w: Workload) {
+  const registers = [registry];
+  const labelNames = ["series"] as const;
+  const uses = (k: Kind) => kindsOf(w).includes(k);
   return {
-    async ours() {
-      for (let i = 0; i < k; i++) counter.inc({ series: series(i, s) });
-      await registry.flush();
-    },
-    async perCall() {
-      for (let i = 0; i < k; i++) await plain.hincrbyfloat(hash, series(i, s), 1);
-    },
-    async autoPipelined() {
-      const pending: Promise<unknown>[] = [];
-      for (let i = 0; i < k; i++) pending.push(pipelined.hincrbyfloat(hash, series(i, s), 1));
-      await Promise.all(pending);
-    },
-    async seedMulti() {
-      // The seed fired one transaction per update (a future each), not awaited one by one.
-      const pending: Promise<unknown>[] = [];
-      for (let i = 0; i < k; i++) pending.push(plain.multi().incrbyfloat(seedKey(i), 1).exec());
-      await Promise.all(pending);
-    },
+    counter: uses("counter")
+      ? new Counter({ name: METRIC.counter, help: "c", labelNames, registers })
+      : undefined,
+    histogram: uses("histogram")
+      ? new Histogram({
+          name: METRIC.histogram,
+          help: "h",
+          labelNames,
+          buckets: DEFAULT_BUCKETS,
+          registers,
+        })
+      : undefined,
+    gauge: uses("gauge")
+      ? new Gauge({ name: METRIC.gauge, help: "g", labelNames, expire: 3600, registers })
+      : undefined,
+    summary: uses("summary")
+      ? new Summary({ name: METRIC.summary, help: "s", labelNames, registers })
+      : undefined,
   };
 }
+type OurMetrics = ReturnType<typeof ourMetrics>;
 
-async function measure(
-  stack: BenchStack,
-  run: () => Promise<void>,
-  times: number,
-): Promise<Measure> {
+function applyOurs(m: OurMetrics, u: Update): void {
+  const labels = { series: u.series };
+  switch (u.kind) {
+    case "counter":
+      m.counter!.inc(labels);
+      return;
+    case "histogram":
+      m.histogram!.observe(labels, u.value);
+      return;
+    case "gauge":
+      m.gauge!.set(labels, u.value);
+      return;
+    case "summary":
+      m.summary!.observe(labels, u.value);
+      return;
+  }
+}
+
+function divided(counts: Record<string, number>, n: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / n]));
+}
+
+async function measure(stack: BenchStack, times: number, run: () => Promise<void>) {
   stack.resetCounts();
-  const before = await stack.executedCommands();
+  const before = await stack.billing();
   for (let i = 0; i < times; i++) await run();
-  const executed = (await stack.executedCommands()) - before;
-  const c = stack.counts();
+  const bill = billingSince(before, await stack.billing());
+  const counts = stack.counts();
   return {
-    requests: c.requests / times,
-    bodyBytes: c.bodyBytesSent / times,
-    bytes: c.bytesSent / times,
-    billed: c.billed / times,
-    executed: executed / times,
+    billed: bill.billed / times,
+    byCommand: divided(bill.byCommand, times),
+    requests: counts.requests / times,
+    bytes: counts.bytesSent / times,
+  } satisfies Measure;
+}
+
+interface Clients {
+  ours: (prefix: string) => Registry;
+  plain: Redis;
+  pipelined: Redis;
+}
+
+function clients(stack: BenchStack): Clients {
+  const { proxyUrl: url, token } = stack;
+  return {
+    ours: (prefix) =>
+      new Registry({
+        redis: new Redis({ url, token }),
+        prefix,
+        onError: (e) => {
+          throw e;
+        },
+      }),
+    plain: new Redis({ url, token, enableAutoPipelining: false }),
+    pipelined: new Redis({ url, token, enableAutoPipelining: true }),
   };
 }
 
-interface Row {
+interface FlushRow {
+  workload: Workload;
   k: number;
   s: number;
-  coldFlushBytes: number;
+  /** The isolate's first flush (EVAL with the script text). */
+  cold: Measure;
   results: Record<Strategy, Measure>;
 }
 
-async function main(): Promise<void> {
-  const stack = await startBenchStack();
-  const rows: Row[] = [];
-  try {
-    for (const k of KS) {
-      for (const s of SS) {
-        const runs = invocations(stack, k, s);
-        // The isolate's first flush: EVAL with the script text (later flushes: EVALSHA).
-        const cold = await measure(stack, runs.ours, 1);
-        const results = {} as Record<Strategy, Measure>;
-        for (const strategy of STRATEGIES) {
-          if (strategy !== "ours") await runs[strategy](); // warm its connection like ours
-          results[strategy] = await measure(stack, runs[strategy], INVOCATIONS);
-        }
-        rows.push({ k, s, coldFlushBytes: cold.bytes, results });
-        console.log(`K=${k} S=${s} done`);
+async function flushRow(stack: BenchStack, c: Clients, w: Workload, k: number, s: number) {
+  const tag = `f:${w}:${k}:${s}`;
+  const registry = c.ours(`${tag}:ours`);
+  const metrics = ourMetrics(registry, w);
+  const updates = Array.from({ length: k }, (_, i) => update(w, i, s));
+  const ours = async () => {
+    for (const u of updates) applyOurs(metrics, u);
+    await registry.flush();
+  };
+  const cold = await measure(stack, 1, ours);
+  const results: Record<Strategy, Measure> = {
+    ours: await measure(stack, INVOCATIONS, ours),
+    perCall: await measure(stack, PEER_INVOCATIONS, async () => {
+      for (const u of updates) {
+        for (const call of naiveCalls(tag, u, "i0")) await call(c.plain);
       }
+    }),
+    autoPipelined: await measure(stack, PEER_INVOCATIONS, async () => {
+      await Promise.all(
+        updates.flatMap((u) => naiveCalls(tag, u, "i0").map((f) => f(c.pipelined))),
+      );
+    }),
+    seedMulti: await measure(stack, PEER_INVOCATIONS, async () => {
+      await Promise.all(updates.map((u) => seedTransaction(c.plain, tag, u, 0)));
+    }),
+  };
+  return { workload: w, k, s, cold, results } satisfies FlushRow;
+}
+
+interface ScrapeRow {
+  workload: Workload;
+  s: number;
+  /** Instances whose gauges are live. */
+  instances: number;
+  results: Record<Strategy, Measure>;
+}
+
+async function scrapeRow(stack: BenchStack, c: Clients, w: Workload, s: number, n: number) {
+  const tag = `s:${w}:${s}:${n}`;
+  const isolates = Array.from({ length: n }, () => {
+    const registry = c.ours(`${tag}:ours`);
+    return { registry, metrics: ourMetrics(registry, w) };
+  });
+  // Every series once; gauges from every instance, the other kinds from the first.
+  for (const [i, iso] of isolates.entries()) {
+    for (let j = 0; j < s; j++) {
+      const u = update(w, j, s);
+      if (u.kind === "gauge" || i === 0) applyOurs(iso.metrics, u);
+    }
+    await iso.registry.flush();
+  }
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < s; j++) {
+      const u = update(w, j, s);
+      if (u.kind !== "gauge" && i > 0) continue;
+      writes.push(...naiveCalls(tag, u, `i${i}`).map((f) => f(c.pipelined)));
+      writes.push(seedTransaction(c.pipelined, tag, u, i));
+    }
+  }
+  await Promise.all(writes);
+
+  const reader = isolates[0]!.registry;
+  await reader.metrics(); // the first scrape of an isolate sends the script text
+  const kinds = kindsOf(w);
+  const results: Record<Strategy, Measure> = {
+    ours: await measure(stack, 1, async () => {
+      await reader.metrics();
+    }),
+    perCall: await measure(stack, 1, () => naiveScrape(c.plain, tag, kinds, false)),
+    autoPipelined: await measure(stack, 1, () => naiveScrape(c.pipelined, tag, kinds, true)),
+    seedMulti: await measure(stack, 1, () => seedScrape(c.plain, tag, kinds)),
+  };
+  return { workload: w, s, instances: n, results } satisfies ScrapeRow;
+}
+
+const times = (ours: number, peer: number) => (ours === 0 ? "-" : `${fmt(peer / ours)}×`);
+
+function printFlushTables(rows: FlushRow[]): void {
+  for (const w of WORKLOADS) {
+    const mine = rows.filter((r) => r.workload === w);
+    printTable(
+      `Flush, ${w}: billed commands per flush (Upstash's rule: request commands + script commands); × = peer / ours`,
+      ["K", "S", "ours", "(a) per call", "×", "(b) auto-pipe", "×", "(c) seed MULTI", "×"],
+      mine.map((r) => {
+        const ours = r.results.ours.billed;
+        const cells: (string | number)[] = [String(r.k), String(r.s), ours];
+        for (const p of PEERS) cells.push(r.results[p].billed, times(ours, r.results[p].billed));
+        return cells;
+      }),
+    );
+    printTable(
+      `Flush, ${w}: HTTP requests and bytes sent per flush`,
+      ["K", "S", "req ours", "(a)", "(b)", "(c)", "bytes ours", "(a)", "×", "(b)", "×", "(c)", "×"],
+      mine.map((r) => {
+        const o = r.results.ours;
+        const cells: (string | number)[] = [String(r.k), String(r.s), o.requests];
+        for (const p of PEERS) cells.push(r.results[p].requests);
+        cells.push(o.bytes);
+        for (const p of PEERS) cells.push(r.results[p].bytes, times(o.bytes, r.results[p].bytes));
+        return cells;
+      }),
+    );
+  }
+}
+
+function printScrapeTable(rows: ScrapeRow[]): void {
+  printTable(
+    "Scrape: billed commands and HTTP requests per scrape of every series; × = peer / ours",
+    [
+      "type",
+      "S",
+      "live inst.",
+      "ours",
+      "(a)/(b)",
+      "×",
+      "(c) seed",
+      "×",
+      "req ours",
+      "(a)",
+      "(b)",
+      "(c)",
+    ],
+    rows.map((r) => {
+      const o = r.results;
+      return [
+        r.workload,
+        String(r.s),
+        String(r.instances),
+        o.ours.billed,
+        o.perCall.billed,
+        times(o.ours.billed, o.perCall.billed),
+        o.seedMulti.billed,
+        times(o.ours.billed, o.seedMulti.billed),
+        o.ours.requests,
+        o.perCall.requests,
+        o.autoPipelined.requests,
+        o.seedMulti.requests,
+      ];
+    }),
+  );
+}
+
+/** Issue 10's targets against the worst case measured. */
+function targets(flush: FlushRow[], scrape: ScrapeRow[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const w of WORKLOADS) {
+    const worst = Math.max(
+      ...flush.filter((r) => r.workload === w).map((r) => r.results.ours.billed),
+    );
+    out.push({
+      what: `flush, ${w}`,
+      worst,
+      target: FLUSH_TARGET[w],
+      met: worst <= FLUSH_TARGET[w],
+    });
+  }
+  // A scrape may cost 8 plus one per live gauge instance.
+  const live = (r: ScrapeRow) => (hasGauges(r) ? r.instances : 0);
+  const worst = Math.max(...scrape.map((r) => r.results.ours.billed - live(r)));
+  out.push({
+    what: "scrape, billed − live gauge instances",
+    worst,
+    target: SCRAPE_BASE,
+    met: worst <= SCRAPE_BASE,
+  });
+  console.log("\nTargets (issue 10), worst case over every K and S:");
+  for (const t of out) {
+    console.log(
+      `  ${t["met"] ? "met    " : "MISSED "} ${t["what"]}: ${fmt(t["worst"] as number)} ≤ ${t["target"]}`,
+    );
+  }
+  return out;
+}
+
+function chart(flush: FlushRow[], scrape: ScrapeRow[]): string {
+  const s = SS.includes(100) ? 100 : SS[SS.length - 1]!;
+  const chosen = flush.filter((r) => r.workload === "mixed" && r.s === s);
+  const n = INSTANCES[INSTANCES.length - 1]!;
+  const scraped = scrape.filter((r) => r.s === s && (r.instances === n || !hasGauges(r)));
+  const flushPanel = (m: "billed" | "requests" | "bytes", title: string) => ({
+    title: `${title} per flush, K updates over ${s} series of all four types (less is better)`,
+    unit: "per flush",
+    series: STRATEGIES.map((x) => TITLES[x]),
+    log: true,
+    groups: chosen.map((r) => ({
+      label: `K = ${r.k} updates`,
+      values: STRATEGIES.map((x) => r.results[x][m]),
+    })),
+  });
+  return barChart([
+    flushPanel("billed", "Billed Upstash commands"),
+    flushPanel("requests", "HTTP requests"),
+    flushPanel("bytes", "Bytes sent"),
+    {
+      title: `Billed Upstash commands per scrape, ${s} series, gauges from ${n} instances (less is better)`,
+      unit: "per scrape",
+      series: STRATEGIES.map((x) => TITLES[x]),
+      log: true,
+      groups: scraped.map((r) => ({
+        label: r.workload,
+        values: STRATEGIES.map((x) => r.results[x].billed),
+      })),
+    },
+  ]);
+}
+
+const hasGauges = (r: { workload: Workload }) => r.workload === "gauge" || r.workload === "mixed";
+
+async function main(): Promise<void> {
+  const stack = await startBenchStack({ billing: true });
+  const c = clients(stack);
+  const flush: FlushRow[] = [];
+  const scrape: ScrapeRow[] = [];
+  try {
+    for (const w of WORKLOADS) {
+      for (const k of KS) for (const s of SS) flush.push(await flushRow(stack, c, w, k, s));
+      for (const s of SS) {
+        for (const n of hasGauges({ workload: w }) ? INSTANCES : [1]) {
+          scrape.push(await scrapeRow(stack, c, w, s, n));
+        }
+      }
+      console.log(`${w}: done`);
     }
   } finally {
     await stack.stop();
   }
 
-  const measures: [keyof Measure, string][] = [
-    ["requests", "HTTP requests per invocation"],
-    ["bytes", "bytes sent per invocation (request line + headers + body)"],
-    ["billed", "billed commands per invocation (commands in the requests)"],
-    ["executed", "Redis commands executed per invocation (INFO commandstats)"],
-  ];
-  for (const [m, title] of measures) {
-    printTable(
-      `Cost: ${title}; × = peer / prometheus-upstash (how many times more the peer costs)`,
-      ["K", "S", "ours", "(a) per call", "×", "(b) auto-pipe", "×", "(c) seed MULTI", "×"],
-      rows.map((r) => {
-        const ours = r.results.ours[m];
-        const cells: (string | number)[] = [String(r.k), String(r.s), ours];
-        for (const peer of ["perCall", "autoPipelined", "seedMulti"] as const) {
-          const v = r.results[peer][m];
-          cells.push(v, ours === 0 ? "-" : `${fmt(v / ours)}×`);
-        }
-        return cells;
-      }),
-    );
-  }
+  printFlushTables(flush);
+  printScrapeTable(scrape);
+  const met = targets(flush, scrape);
+  const cold = flush.find((r) => r.workload === "mixed") ?? flush[0]!;
   console.log(
-    `\nFirst flush of an isolate (EVAL with the script text): ${rows
-      .map((r) => `K=${r.k},S=${r.s}: ${fmt(r.coldFlushBytes)} B`)
-      .slice(0, 3)
-      .join("; ")} …`,
+    `\nFirst flush of an isolate (EVAL with the script text), mixed K=${cold.k} S=${cold.s}: ` +
+      `${fmt(cold.cold.bytes)} B sent, ${fmt(cold.cold.billed)} billed`,
   );
 
-  const chartS = 10;
-  const chosen = rows.filter((r) => r.s === chartS);
-  const svg = barChart(
-    (
-      [
-        ["requests", "HTTP requests per invocation"],
-        ["billed", "Billed Upstash commands per invocation"],
-        ["bytes", "Bytes sent per invocation"],
-      ] as const
-    ).map(([m, title]) => ({
-      title: `${title} (K updates over ${chartS} series, less is better)`,
-      unit: "per invocation",
-      series: STRATEGIES.map((s) => TITLES[s]),
-      log: true,
-      groups: chosen.map((r) => ({
-        label: `K = ${r.k} updates`,
-        values: STRATEGIES.map((s) => r.results[s][m]),
-      })),
-    })),
-  );
   writeResults(
     "cost",
     {
       description:
-        "Per invocation: K counter updates over S series; requests and bytes counted at a proxy, billed = commands in the requests, executed = INFO commandstats delta",
+        "Billed commands as Upstash bills them (each command of a request + every command a script runs), counted by the local Upstash server's billing meter; HTTP requests and bytes sent counted at a proxy. Flush: K updates over S series per invocation, averaged over warm flushes; scrape: every series, gauges from N live instances.",
+      rule: "billed = commands in the requests (MULTI/EXEC not counted) + commands run by scripts",
       invocationsAveraged: INVOCATIONS,
+      peerInvocationsAveraged: PEER_INVOCATIONS,
       strategies: TITLES,
-      rows,
+      peers: "bench/lib/cost-peers.ts",
+      targets: met,
+      flush,
+      scrape,
     },
-    svg,
+    chart(flush, scrape),
   );
 }
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 
 const BENCHES: Record<string, string> = {
   "hot-path": "synchronous metric calls vs prom-client",
-  cost: "requests, bytes and commands per invocation vs @upstash/redis and the seed layout",
+  cost: "billed commands (Upstash's rule), requests and bytes per flush and per scrape vs @upstash/redis and the seed layout",
   scrape: "metrics() time vs prom-client, requests per scrape, Redis memory per series",
   "worker-overhead": "example Worker latency with vs without the middleware (Miniflare)",
   throughput: "invocations/s through several Miniflare instances, commands per invocation",

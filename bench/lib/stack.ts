@@ -1,12 +1,13 @@
 // The measuring stack of the benchmarks: a throwaway redis-server, the project's local Upstash
-// REST server in front of it (its onRequest hook counts requests and the commands each carries,
-// i.e. what Upstash bills), and a small counting proxy in front of that which measures bytes
-// on the wire. `INFO commandstats` read straight from Redis (ioredis) counts what Redis really
-// executed, including the commands run inside a Lua script or a MULTI/EXEC.
+// REST server in front of it with its billing meter on (`billing()`: billed commands as Upstash
+// bills them, each command of a request plus every command a script runs), and a small
+// counting proxy in front of that which measures requests and bytes on the wire.
+// `INFO commandstats` read straight from Redis (ioredis) counts what Redis really executed.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis as IORedis } from "ioredis";
 import {
+  type Billing,
   type RedisServer,
   startRedisServer,
   startUpstashServer,
@@ -16,8 +17,8 @@ import {
 export interface Counts {
   /** HTTP requests that reached the Upstash server. */
   requests: number;
-  /** Commands inside those requests: what Upstash bills (MULTI/EXEC wrappers not included). */
-  billed: number;
+  /** Commands inside those requests (MULTI/EXEC wrappers not included); scripts' not counted. */
+  requestCommands: number;
   /** Request bytes through the proxy: request line, headers and body. */
   bytesSent: number;
   /** Request body bytes through the proxy. */
@@ -39,13 +40,23 @@ export interface BenchStack {
   redis: IORedis;
   counts(): Counts;
   resetCounts(): void;
+  /** Billed commands so far, as Upstash bills them (tools/local-upstash/billing.ts); needs
+   * `startBenchStack({ billing: true })`. */
+  billing(): Promise<Billing>;
   /** Total commands Redis has executed (commandstats), not counting INFO itself. */
   executedCommands(): Promise<number>;
   stop(): Promise<void>;
 }
 
 function zero(): Counts {
-  return { requests: 0, billed: 0, bytesSent: 0, bodyBytesSent: 0, bytesReceived: 0, routes: {} };
+  return {
+    requests: 0,
+    requestCommands: 0,
+    bytesSent: 0,
+    bodyBytesSent: 0,
+    bytesReceived: 0,
+    routes: {},
+  };
 }
 
 function headerBytes(req: IncomingMessage): number {
@@ -57,16 +68,21 @@ function headerBytes(req: IncomingMessage): number {
   return n;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
+/**
+ * `billing: true` turns the server's billing meter on (a MONITOR connection, which slows Redis
+ * down a little: leave it off where times are measured).
+ */
+export async function startBenchStack(opts: { billing?: boolean } = {}): Promise<BenchStack> {
   const redisServer: RedisServer = await startRedisServer();
   let counts = zero();
   let upstash: UpstashServer | undefined;
   try {
     upstash = await startUpstashServer({
       redisUrl: redisServer.url,
+      billing: opts.billing,
       onRequest: (info) => {
         counts.requests++;
-        counts.billed += info.commands.length;
+        counts.requestCommands += info.commands.length;
         counts.routes[info.path] = (counts.routes[info.path] ?? 0) + 1;
       },
     });
@@ -121,6 +137,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     resetCounts: () => {
       counts = zero();
     },
+    billing: () => upstash.billing(),
     async executedCommands() {
       const info = (await redis.info("commandstats")) as string;
       let total = 0;

@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { Redis, type RedisConfigNodejs } from "@upstash/redis";
 import { afterAll, beforeAll, inject } from "vitest";
 import {
+  type Billing,
+  billingSince,
   type RequestInfo,
   startUpstashServer,
   type UpstashServer,
@@ -32,36 +34,56 @@ export function newClient(opts: Partial<RedisConfigNodejs> = {}): Redis {
 }
 
 export interface RecordingServer {
-  /** An @upstash/redis client for this server. */
-  client(): Redis;
+  /** An @upstash/redis client for this server; options override its defaults. */
+  client(opts?: Partial<RedisConfigNodejs>): Redis;
+  /** The server itself (started in beforeAll): url, token, billing(), recordScripts()… */
+  readonly server: UpstashServer;
   /** Every request the server took so far (well-formed and authorized ones). */
   readonly seen: readonly RequestInfo[];
   /** The requests made while `fn` ran. */
   during(fn: () => Promise<unknown>): Promise<RequestInfo[]>;
+  /**
+   * Billed commands (as Upstash bills them: request commands + script commands) while `fn`
+   * ran; needs `recordingServer({ billing: true })`. Nothing else may use this server meanwhile.
+   * (The server's own total is not reset.)
+   */
+  billedDuring(fn: () => Promise<unknown>): Promise<Billing>;
 }
 
 /**
  * A local Upstash server of this test file's own, in front of the shared redis-server, that
  * records every request — for tests that count requests and billed commands. Call it at file
- * or describe level: it starts and stops with that scope's hooks.
+ * or describe level: it starts and stops with that scope's hooks. With `billing: true` it also
+ * meters billed commands and records script runs (a MONITOR connection; exact although other
+ * test files share the redis-server).
  */
-export function recordingServer(): RecordingServer {
+export function recordingServer(opts: { billing?: boolean } = {}): RecordingServer {
   let server: UpstashServer | undefined;
   const seen: RequestInfo[] = [];
   beforeAll(async () => {
     server = await startUpstashServer({
       redisUrl: sharedStack().redisUrl,
       onRequest: (info) => seen.push(info),
+      billing: opts.billing,
     });
   });
   afterAll(() => server?.stop());
   return {
-    client: () => new Redis({ url: server!.url, token: server!.token }),
+    client: (options = {}) => new Redis({ url: server!.url, token: server!.token, ...options }),
+    get server() {
+      if (!server) throw new Error("recordingServer(): the server starts in beforeAll");
+      return server;
+    },
     seen,
     async during(fn) {
       const before = seen.length;
       await fn();
       return seen.slice(before);
+    },
+    async billedDuring(fn) {
+      const before = await server!.billing();
+      await fn();
+      return billingSince(before, await server!.billing());
     },
   };
 }

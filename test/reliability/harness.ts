@@ -46,9 +46,16 @@ export function makeIsolate(
   return { registry, requests, latency, errors };
 }
 
-/** What Redis holds for a prefix, read straight from the local Upstash server. */
-export async function readTotals(prefix: string, routes: readonly string[]) {
-  const reader = makeIsolate(sharedStack().url, prefix);
+/**
+ * What Redis holds for a prefix, read straight from a local Upstash server (the run-wide one
+ * unless `url` names another that takes the shared token).
+ */
+export async function readTotals(
+  prefix: string,
+  routes: readonly string[],
+  url: string = sharedStack().url,
+) {
+  const reader = makeIsolate(url, prefix);
   const families = parseChecked(await reader.registry.metrics());
   const result = { requests: 0, observations: 0, families };
   for (const route of routes) {

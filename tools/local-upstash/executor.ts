@@ -4,9 +4,10 @@
 // its own from a small pool so concurrent transactions cannot interleave. ioredis is set up to
 // fail fast (no offline queue, no per-command retries) so a dead Redis shows as an error at
 // once; the shared connection keeps reconnecting in the background and recovers by itself.
+import type { Socket } from "node:net";
 import { Command, Redis, type RedisOptions, ReplyError } from "ioredis";
 import type { CommandArgs, Outcome } from "./encoding.ts";
-import { withoutUpstashFlags } from "./shebang.ts";
+import { peerId } from "./monitor.ts";
 
 /** Redis could not be reached (or the connection broke mid-request). */
 export class RedisUnavailable extends Error {}
@@ -36,7 +37,7 @@ function isReplyError(err: unknown): err is Error {
 }
 
 function send(conn: Redis, command: CommandArgs): Promise<unknown> {
-  const [name, ...args] = withoutUpstashFlags(command);
+  const [name, ...args] = command;
   const raw = new RawCommand(name ?? "", args);
   conn.sendCommand(raw);
   return raw.promise;
@@ -58,6 +59,8 @@ export class RedisExecutor {
   private busy = 0;
   private readonly waiting: Array<() => void> = [];
   private closed = false;
+  /** How Redis names each connection we ever opened ("ip:port"), for MONITOR attribution. */
+  private readonly peers = new Set<string>();
 
   constructor(redisUrl: string) {
     this.url = redisUrl;
@@ -113,6 +116,14 @@ export class RedisExecutor {
     }
   }
 
+  /**
+   * True when `peer` (a client address as MONITOR prints it) is one of our connections. Kept
+   * after a connection closes: MONITOR lines may arrive after its close event.
+   */
+  ownsPeer(peer: string): boolean {
+    return this.peers.has(peer);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const conn of [this.shared, ...this.idle.splice(0)]) conn.disconnect();
@@ -126,6 +137,10 @@ export class RedisExecutor {
     });
     conn.on("ready", () => {
       this.lastConnectionError = "";
+    });
+    conn.on("connect", () => {
+      const socket = conn.stream as Socket;
+      this.peers.add(peerId(socket.localAddress, socket.localPort));
     });
     return conn;
   }

@@ -3,7 +3,6 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   BadRequest,
-  type CommandArgs,
   errorJson,
   type Outcome,
   outcomeJson,
@@ -13,6 +12,7 @@ import {
 } from "./encoding.ts";
 import { type RedisExecutor, RedisUnavailable } from "./executor.ts";
 import { refusal } from "./policy.ts";
+import { type PreparedCommand, prepareCommand } from "./scripts.ts";
 
 /** Upstash's request size limit (free and pay-as-you-go plans). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -28,7 +28,11 @@ export interface HandlerOptions {
   token: string;
   executor: RedisExecutor;
   onRequest?: (info: RequestInfo) => void;
+  /** Called once a request was answered with Redis reachable (its commands were served). */
+  onServed?: (info: RequestInfo) => void;
 }
+
+type Answer = [status: number, body: string, info: RequestInfo];
 
 class HttpError extends Error {
   readonly status: number;
@@ -69,52 +73,58 @@ function send(res: ServerResponse, status: number, body: string): void {
 }
 
 /** `POST /`: one command; a failed or refused command is a 400. */
-async function single(
-  body: string,
-  base64: boolean,
-  opts: HandlerOptions,
-): Promise<[number, string]> {
+async function single(body: string, base64: boolean, opts: HandlerOptions): Promise<Answer> {
   const command = parseSingle(body);
-  opts.onRequest?.({ path: "/", commands: [command] });
+  const info = { path: "/", commands: [command] };
+  opts.onRequest?.(info);
   const refused = refusal(command);
-  const outcome = refused ? { error: refused } : await opts.executor.run(command);
-  return ["error" in outcome ? 400 : 200, outcomeJson(outcome, base64)];
+  const prepared = prepareCommand(command);
+  const outcome = refused
+    ? { error: refused }
+    : prepared.finish(await opts.executor.run(prepared.command));
+  return ["error" in outcome ? 400 : 200, outcomeJson(outcome, base64), info];
 }
 
 /** `POST /pipeline`: every command runs; errors are per item and the status stays 200. */
-async function pipeline(
-  body: string,
-  base64: boolean,
-  opts: HandlerOptions,
-): Promise<[number, string]> {
+async function pipeline(body: string, base64: boolean, opts: HandlerOptions): Promise<Answer> {
   const commands = parseBatch(body);
-  opts.onRequest?.({ path: "/pipeline", commands });
-  const runnable: CommandArgs[] = [];
+  const info = { path: "/pipeline", commands };
+  opts.onRequest?.(info);
+  const runnable: PreparedCommand[] = [];
   const outcomes: Array<Outcome | undefined> = commands.map((command) => {
     const refused = refusal(command);
     if (refused) return { error: refused };
-    runnable.push(command);
+    runnable.push(prepareCommand(command));
     return undefined;
   });
-  const ran = await opts.executor.pipeline(runnable);
+  const ran = await opts.executor.pipeline(runnable.map((p) => p.command));
   let next = 0;
-  const merged = outcomes.map((o) => o ?? ran[next++]!);
-  return [200, outcomesJson(merged, base64)];
+  const merged = outcomes.map((o) => {
+    if (o) return o;
+    const i = next++;
+    return runnable[i]!.finish(ran[i]!);
+  });
+  return [200, outcomesJson(merged, base64), info];
 }
 
 /** `POST /multi-exec`: atomic; a transaction Redis discarded as a whole is one 400 error. */
-async function multiExec(
-  body: string,
-  base64: boolean,
-  opts: HandlerOptions,
-): Promise<[number, string]> {
+async function multiExec(body: string, base64: boolean, opts: HandlerOptions): Promise<Answer> {
   const commands = parseBatch(body);
-  opts.onRequest?.({ path: "/multi-exec", commands });
+  const info = { path: "/multi-exec", commands };
+  opts.onRequest?.(info);
   const refused = commands.map(refusal).find((r) => r !== undefined);
-  if (refused) return [400, errorJson(refused)];
-  const result = await opts.executor.transaction(commands);
-  if (!Array.isArray(result)) return [400, errorJson(result.error)];
-  return [200, outcomesJson(result, base64)];
+  if (refused) return [400, errorJson(refused), info];
+  const prepared = commands.map(prepareCommand);
+  const result = await opts.executor.transaction(prepared.map((p) => p.command));
+  if (!Array.isArray(result)) return [400, errorJson(result.error), info];
+  return [
+    200,
+    outcomesJson(
+      result.map((o, i) => prepared[i]!.finish(o)),
+      base64,
+    ),
+    info,
+  ];
 }
 
 export function createHandler(
@@ -137,7 +147,8 @@ export function createHandler(
       // Upstash-Encoding: base64 asks for every string in the result as base64 of its bytes.
       const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
       const body = await readBody(req);
-      const [status, json] = await routes[path as keyof typeof routes](body, base64, opts);
+      const [status, json, info] = await routes[path as keyof typeof routes](body, base64, opts);
+      opts.onServed?.(info);
       send(res, status, json);
     } catch (err) {
       if (err instanceof HttpError) send(res, err.status, errorJson(err.message));

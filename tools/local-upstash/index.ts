@@ -1,4 +1,13 @@
 // Public entry of the local Upstash stack, for tests, scripts and benchmarks.
+export { type Billing, billingSince, type ScriptRun } from "./billing.ts";
+export {
+  auditDeclaredKeys,
+  findKeyViolations,
+  firstLine,
+  type KeyAudit,
+  type KeyViolation,
+} from "./declared-keys.ts";
 export { type RedisServer, startRedisServer } from "./redis-server.ts";
+export { scriptForRedis, sha1Hex } from "./scripts.ts";
 export { type RequestInfo, startUpstashServer, type UpstashServer } from "./server.ts";
 export { type LocalStack, startLocalStack } from "./stack.ts";

@@ -2,9 +2,11 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type Billing, BillingMeter, type ScriptRun } from "./billing.ts";
 import { RedisExecutor } from "./executor.ts";
 import { createHandler, type RequestInfo } from "./http.ts";
 
+export type { Billing, ScriptRun } from "./billing.ts";
 export type { RequestInfo } from "./http.ts";
 
 export interface UpstashServerOptions {
@@ -18,14 +20,34 @@ export interface UpstashServerOptions {
   allowRemote?: boolean;
   /** Called for every well-formed, authorized request before it runs. */
   onRequest?: (info: RequestInfo) => void;
+  /**
+   * Count billed commands as Upstash bills them (see billing.ts) and record script runs:
+   * enables billing(), resetBilling() and recordScripts(). Opens a MONITOR connection to Redis.
+   */
+  billing?: boolean;
 }
 
 export interface UpstashServer {
   url: string;
   token: string;
   port: number;
+  /** The Redis this server runs commands on. */
+  redisUrl: string;
   /** How many HTTP requests reached the server so far (any route, any outcome). */
   requests(): number;
+  /**
+   * Billed commands since the start or the last resetBilling(), counted as Upstash bills them:
+   * each command of a request plus every command a script run by this server ran. Exact once
+   * the requests have been answered, also when other clients share the redis-server. Needs the
+   * `billing` option.
+   */
+  billing(): Promise<Billing>;
+  resetBilling(): Promise<void>;
+  /**
+   * Every script call this server made to Redis while `work` ran (its KEYS and ARGV, the text
+   * the client sent, and each command the script ran). Needs the `billing` option.
+   */
+  recordScripts<T>(work: () => Promise<T>): Promise<{ result: T; runs: ScriptRun[] }>;
   stop(): Promise<void>;
 }
 
@@ -43,8 +65,25 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<Up
   const token = opts.token ?? randomToken();
   const executor = new RedisExecutor(opts.redisUrl);
   await executor.start();
+  let meter: BillingMeter | undefined;
+  try {
+    if (opts.billing) meter = await BillingMeter.start(opts.redisUrl, (p) => executor.ownsPeer(p));
+  } catch (err) {
+    await executor.close();
+    throw err;
+  }
+  const metered = (): BillingMeter => {
+    if (!meter) throw new Error("start the local Upstash server with { billing: true } for this");
+    return meter;
+  };
 
-  const handle = createHandler({ token, executor, onRequest: opts.onRequest });
+  const handle = createHandler({
+    token,
+    executor,
+    onRequest: opts.onRequest,
+    // A request Redis could not serve (503) is not billed.
+    onServed: meter ? (info) => meter.countRequest(info.commands as string[][]) : undefined,
+  });
   let requestCount = 0;
   const http = createServer((req, res) => {
     requestCount++;
@@ -56,6 +95,7 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<Up
       http.listen(opts.port ?? 0, host, () => resolve());
     });
   } catch (err) {
+    await meter?.close();
     await executor.close();
     throw err;
   }
@@ -66,12 +106,17 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<Up
     url: `http://${urlHost}:${port}`,
     token,
     port,
+    redisUrl: opts.redisUrl,
     requests: () => requestCount,
+    billing: async () => metered().billing(),
+    resetBilling: async () => metered().reset(),
+    recordScripts: async (work) => metered().record(work),
     async stop() {
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections(); // keep-alive sockets would hold close() open
       });
+      await meter?.close();
       await executor.close();
     },
   };
