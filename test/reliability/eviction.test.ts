@@ -166,11 +166,16 @@ function bucketOf(v: number): number {
 }
 
 /** The user's cache: keeps writing keys with a TTL (they are what volatile-* evicts first). */
-function startCache(redis: IORedis): { stop(): Promise<void> } {
+function startCache(redis: IORedis): { stop(): Promise<void>; pause(paused: boolean): void } {
   let running = true;
+  let paused = false;
   let n = 0;
   const done = (async () => {
     while (running) {
+      if (paused) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
       const p = redis.pipeline();
       for (let i = 0; i < CACHE_KEYS_PER_TICK; i++) p.set(`cache:${n++}`, CACHE_VALUE, "EX", 3600);
       await p.exec(); // OOM replies are per command: ignored, as a cache would
@@ -181,6 +186,9 @@ function startCache(redis: IORedis): { stop(): Promise<void> } {
     async stop() {
       running = false;
       await done;
+    },
+    pause(value) {
+      paused = value;
     },
   };
 }
@@ -229,13 +237,21 @@ async function run(policy: "volatile-random" | "volatile-lru", seed: number): Pr
       while (invoked < INVOCATIONS * fraction) await new Promise((r) => setTimeout(r, 5));
     };
 
-    // From 30 % of the run, the user's persistent data leaves nothing to evict, for a while.
+    // From 30 % of the run, the user's persistent data leaves nothing to evict, for a while
+    // (the cache pauses, or its new keys would always leave something volatile to evict).
     const oomPhase = (async () => {
       await waitFor(0.3);
+      cache.pause(true);
       const data = await fillUntilOom(redis);
+      // Memory hovers at the limit once the fill is refused; below it, small writes would still
+      // pass. A limit under what is used makes every write that needs memory fail for a while.
+      const used = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+      await redis.config("SET", "maxmemory", String(used - 1024 * 1024));
       oomAt = invoked;
       await Promise.race([sleep(OOM_MS), waitFor(0.8)]);
+      await redis.config("SET", "maxmemory", String(baseline + HEADROOM_BYTES));
       await redis.del(...data);
+      cache.pause(false);
       oomUntil = invoked;
     })();
 
