@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   scrape: "metrics() time vs prom-client, requests per scrape, Redis memory per series",
   "worker-overhead": "example Worker latency with vs without the middleware (Miniflare)",
   throughput: "invocations/s through several Miniflare instances, commands per invocation",
+  "flush-cost": "billed commands per 1,000 requests at fixed rates, default interval vs 0",
 };
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -20,6 +20,7 @@ export {
 export { Metric, type MetricConfiguration } from "./metrics/metric.ts";
 export { Summary, type SummaryChild, type SummaryConfiguration } from "./metrics/summary.ts";
 export {
+  type FlushOptions,
   type FlushStats,
   globalRegistry,
   type MetricJSON,

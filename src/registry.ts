@@ -11,8 +11,9 @@ import {
   type ResolvedReliability,
   resolveReliability,
 } from "./flush/options.ts";
+import { checkFlushInterval, WriteSchedule } from "./flush/schedule.ts";
 import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
-import { sleep, withTimeout } from "./flush/timeout.ts";
+import { withTimeout } from "./flush/timeout.ts";
 import { SeriesLimits } from "./limits.ts";
 import type { Metric } from "./metrics/metric.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -41,6 +42,19 @@ export interface RegistryOptions extends ReliabilityOptions {
    * the handler never sees these errors. Default: console.error.
    */
   onError?: (error: unknown) => void;
+  /**
+   * Least time (ms) between the starts of two writes of this isolate: a `flush()` within it of
+   * the last write waits for the next one, which serves every call of the interval. 0: a write
+   * as soon as the one under way (if any) has finished. Default: the adapter's (Hono and Vercel
+   * with waitUntil: 5000), else 0. See `flush()`.
+   */
+  flushIntervalMs?: number;
+}
+
+/** Options of one `flush()` call. */
+export interface FlushOptions {
+  /** This call's flush interval (ms); default the registry's `flushIntervalMs`, else 0. */
+  intervalMs?: number;
 }
 
 export class Registry {
@@ -61,10 +75,10 @@ export class Registry {
   /** Random id this registry numbers its batches under (never user-given: see flusher.ts). */
   private writer: string | undefined;
   private readonly onError: (error: unknown) => void;
-  /** A flush is under way; they run one at a time (the flusher's queue is not shared). */
-  private flushing = false;
-  private flushesStarted = 0;
-  private flushesFinished = 0;
+  /** The `flushIntervalMs` option as given (undefined: the adapter's default applies). */
+  readonly flushIntervalMs: number | undefined;
+  /** When writes start and whom each one serves; they run one at a time. */
+  private readonly schedule = new WriteSchedule(() => this.flushNow());
 
   constructor(options: RegistryOptions = {}) {
     const prefix = options.prefix ?? "prom";
@@ -75,6 +89,10 @@ export class Registry {
     if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
     this.instance = options.instanceId;
     this.onError = options.onError ?? defaultOnError;
+    if (options.flushIntervalMs !== undefined) {
+      checkFlushInterval("flushIntervalMs", options.flushIntervalMs);
+    }
+    this.flushIntervalMs = options.flushIntervalMs;
     this.reliability = resolveReliability(options);
     this.self = this.reliability.selfMetrics ? new SelfMetrics() : undefined;
     this.flusher = new Flusher(
@@ -165,30 +183,17 @@ export class Registry {
   }
 
   /**
-   * Sends every pending delta in one request. Never rejects because Redis failed: failures go
-   * to `onError` and `stats`. Flushes run one at a time; all calls made while one is under way
-   * are served by a single follow-up flush, so concurrent requests in one isolate share requests.
+   * Sends every pending delta to Redis; resolves once a write holding everything recorded
+   * before the call has been answered by Redis (or has failed, its data kept for the next
+   * write). Never rejects because Redis failed: failures go to `onError` and `stats`.
+   *
+   * Writes run one at a time, at most one per interval (`intervalMs`, default the registry's
+   * `flushIntervalMs`, else 0): a call within the interval of the last write waits for the
+   * next, which serves all the calls of that interval. Waiting costs a timer and a few checks,
+   * never another request's promise (see flush/schedule.ts).
    */
-  async flush(): Promise<void> {
-    // This call is served by any flush that starts from now on: the next one to start.
-    const needed = this.flushesStarted + 1;
-    // Wait by polling, never by awaiting the running flush's promise: on Workers that promise
-    // settles in another request's context, and workerd cancels this request's continuations
-    // (its waitUntil would never settle) once that request has completed.
-    for (let wait = 1; this.flushesFinished < needed; wait = Math.min(wait * 2, 50)) {
-      if (!this.flushing) {
-        this.flushing = true;
-        this.flushesStarted++;
-        try {
-          await this.flushNow();
-        } finally {
-          this.flushing = false;
-          this.flushesFinished = this.flushesStarted;
-        }
-        return;
-      }
-      await sleep(wait);
-    }
+  flush(options: FlushOptions = {}): Promise<void> {
+    return this.schedule.written(options.intervalMs ?? this.flushIntervalMs ?? 0);
   }
 
   private async flushNow(): Promise<void> {

@@ -5,9 +5,14 @@ import { build, type Plugin } from "esbuild";
 
 const entry = fileURLToPath(new URL("../worker/index.ts", import.meta.url));
 
-export async function bundleExampleWorker(plugins: Plugin[] = []): Promise<string> {
+export function bundleExampleWorker(plugins: Plugin[] = []): Promise<string> {
+  return bundleWorker(entry, plugins);
+}
+
+/** Any Worker entry (e.g. a test fixture around the example Worker), bundled the same way. */
+export async function bundleWorker(entryFile: string, plugins: Plugin[] = []): Promise<string> {
   const result = await build({
-    entryPoints: [entry],
+    entryPoints: [entryFile],
     bundle: true,
     format: "esm",
     platform: "neutral",

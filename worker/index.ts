@@ -1,6 +1,7 @@
 // The example Worker: a small shop API instrumented with prometheus-upstash. Every isolate
-// records into memory and flushes once per request through ctx.waitUntil; /metrics serves
-// the global values that all isolates added up in Redis.
+// records into memory and writes to Redis at most once per 5 s (the Hono middleware's default
+// flush interval), each request's ctx.waitUntil lasting until its data is written; /metrics
+// serves the global values that all isolates added up in Redis.
 //
 // Bindings: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (secrets in production, vars
 // under `npm start`), and optionally METRICS_TOKEN to require `Authorization: Bearer …`.

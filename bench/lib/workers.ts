@@ -5,31 +5,42 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Redis } from "@upstash/redis";
 import type { Plugin } from "esbuild";
 import { Redis as IORedis } from "ioredis";
 import { convertV4MiniflareOptions, Miniflare, type RequestInit as MiniflareInit } from "miniflare";
+import { WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../../src/flush/schedule.ts";
+import { Counter, Registry } from "../../src/index.ts";
 import { bundleExampleWorker as bundle } from "../../tools/bundle-worker.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
- * "with": worker/index.ts as it is. "without": the same Worker with the Hono middleware
- * (src/adapters/hono.ts) swapped at bundle time for a pass-through that records nothing and
- * schedules no flush — the app, its routes and its own in-memory metric calls stay the same.
+ * "with": worker/index.ts as it is (the Hono middleware's default flush interval).
+ * "interval-0": the same with `flushIntervalMs: 0` (a write after every request, the behaviour
+ * before one write per interval). "without": the Hono middleware (src/adapters/hono.ts)
+ * swapped at bundle time for a pass-through that records nothing and schedules no flush — the
+ * app, its routes and its own in-memory metric calls stay the same.
  */
-export type Variant = "with" | "without";
+export type Variant = "with" | "interval-0" | "without";
 
-const swapMiddleware: Plugin = {
-  name: "bench-without-middleware",
-  setup(b) {
-    b.onResolve({ filter: /adapters\/hono\.ts$/ }, () => ({
-      path: join(root, "bench", "lib", "pass-through-middleware.ts"),
-    }));
-  },
-};
+/** Resolves src/adapters/hono.ts (for every importer but the stand-in itself) to `file`. */
+function swapMiddleware(file: string): Plugin {
+  const path = join(root, "bench", "lib", file);
+  return {
+    name: `bench-middleware-${file}`,
+    setup(b) {
+      b.onResolve({ filter: /adapters\/hono\.ts$/ }, (args) =>
+        args.importer === path ? undefined : { path },
+      );
+    },
+  };
+}
 
 export function bundleExampleWorker(variant: Variant): Promise<string> {
-  return bundle(variant === "without" ? [swapMiddleware] : []);
+  if (variant === "without") return bundle([swapMiddleware("pass-through-middleware.ts")]);
+  if (variant === "interval-0") return bundle([swapMiddleware("interval-zero-middleware.ts")]);
+  return bundle([]);
 }
 
 export interface StackProcess {
@@ -93,6 +104,89 @@ export async function startStackProcess(): Promise<StackProcess> {
       await gone;
     },
   };
+}
+
+/** Commands the benchmarks send Redis themselves (to read it), never part of what is billed. */
+const OWN_COMMANDS = new Set(["info"]);
+
+/**
+ * Billed commands between two commandstats snapshots, counted as Upstash bills them: every
+ * command Redis ran — each EVAL/EVALSHA plus every command its script ran (commandstats counts
+ * those too) — except the benchmark's own INFO.
+ */
+export function billedBetween(before: Record<string, number>, after: Record<string, number>) {
+  let n = 0;
+  for (const [name, calls] of Object.entries(after)) {
+    if (!OWN_COMMANDS.has(name)) n += calls - (before[name] ?? 0);
+  }
+  return n;
+}
+
+/** Script calls (EVAL + EVALSHA) between two snapshots: one per write request. */
+export function scriptCallsBetween(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): number {
+  let n = 0;
+  for (const name of ["evalsha", "eval"]) n += (after[name] ?? 0) - (before[name] ?? 0);
+  return n;
+}
+
+/**
+ * Every request the example Worker counted in Redis (the sum of all http_requests_total
+ * series), read through a registry of our own, so it does not depend on the key schema. Its
+ * read runs commands too: call it outside a measured window.
+ */
+export function requestCounter(stack: { url: string; token: string }): () => Promise<number> {
+  const registry = new Registry({
+    redis: new Redis({ url: stack.url, token: stack.token }),
+    selfMetrics: false,
+  });
+  new Counter({
+    name: "http_requests_total",
+    help: "Total number of HTTP requests",
+    labelNames: ["method", "status", "ok", "route"],
+    registers: [registry],
+  });
+  return async () => {
+    const [family] = await registry.getMetricsAsJSON();
+    return (family?.values ?? []).reduce((n, v) => n + v.value, 0);
+  };
+}
+
+/** How long after a load its last write has surely landed: the middleware's interval + slack. */
+export function settleMs(variant: Variant): number {
+  if (variant === "without") return 0;
+  return (variant === "with" ? WAIT_UNTIL_FLUSH_INTERVAL_MS : 0) + 1500;
+}
+
+/**
+ * After a load: waits `waitMs` (at least settleMs: until its last write must have landed),
+ * takes the commandstats snapshot that closes the measured window, then (outside the window)
+ * checks that Redis counted every request once — waiting up to 10 s more if not, and saying so
+ * (`late`: a write landed after the snapshot, so the billed figure of that row misses it).
+ */
+export async function closeWindow(
+  stack: StackProcess,
+  variant: Variant,
+  counted: () => Promise<number>,
+  countedBefore: number,
+  requests: number,
+  waitMs = settleMs(variant),
+): Promise<{ after: Record<string, number>; counted: number; late: boolean }> {
+  await new Promise((r) => setTimeout(r, Math.max(waitMs, settleMs(variant))));
+  const after = await stack.commandCalls();
+  if (variant === "without") return { after, counted: 0, late: false };
+  let n = (await counted()) - countedBefore;
+  const late = n !== requests;
+  for (
+    const deadline = performance.now() + 10_000;
+    n < requests && performance.now() < deadline;
+  ) {
+    await new Promise((r) => setTimeout(r, 250));
+    n = (await counted()) - countedBefore;
+  }
+  return { after, counted: n, late };
 }
 
 /**

@@ -5,6 +5,7 @@
 import { Redis } from "@upstash/redis";
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import { checkFlushInterval, WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../flush/schedule.ts";
 import { Counter } from "../metrics/counter.ts";
 import { Histogram, type HistogramConfiguration } from "../metrics/histogram.ts";
 import type { MetricConfiguration } from "../metrics/metric.ts";
@@ -53,6 +54,14 @@ export interface PrometheusOptions {
    */
   flushAfterRequest?: boolean;
   /**
+   * Least time (ms) between two writes of this isolate. Each request's flush (in `waitUntil`,
+   * after the response) waits for the next write, which serves every request of the interval:
+   * one write per busy isolate per interval instead of one per request. Default: the
+   * registry's `flushIntervalMs`, else 5000. 0: a write after every request (requests that end
+   * while one is under way share the next).
+   */
+  flushIntervalMs?: number;
+  /**
    * Runs the flush past the response. Default: `c.executionCtx.waitUntil` when there is an
    * execution context (Workers), otherwise the flush simply runs in the background.
    */
@@ -82,6 +91,9 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
   const totalOptions = options.metricOptions?.requestsTotal ?? {};
   const durationLabels = durationOptions.customLabels ?? {};
   const totalLabels = totalOptions.customLabels ?? {};
+  const flushIntervalMs =
+    options.flushIntervalMs ?? registry.flushIntervalMs ?? WAIT_UNTIL_FLUSH_INTERVAL_MS;
+  checkFlushInterval("flushIntervalMs", flushIntervalMs);
 
   if (!registry.hasRedis && options.redis !== undefined && typeof options.redis !== "function") {
     registry.setRedis(options.redis);
@@ -138,7 +150,12 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
         requestsTotal?.inc({ ...common, ...evaluate(totalLabels, c) });
         if (options.flushAfterRequest !== false) {
           attachRedis(c);
-          scheduleFlush(c, registry, options.waitUntil, report);
+          scheduleFlush(
+            c,
+            registry.flush({ intervalMs: flushIntervalMs }),
+            options.waitUntil,
+            report,
+          );
         }
       } catch (error) {
         report(error);
@@ -158,11 +175,11 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
 /** Hands the flush to the platform so it outlives the response; never awaited here. */
 function scheduleFlush(
   c: Context,
-  registry: Registry,
+  flush: Promise<void>,
   waitUntil: PrometheusOptions["waitUntil"],
   report: (error: unknown) => void,
 ): void {
-  const flushing = registry.flush().catch(report);
+  const flushing = flush.catch(report);
   if (waitUntil !== undefined) {
     waitUntil(flushing, c);
     return;

@@ -45,7 +45,8 @@ export async function flushBeforeReturn(
   if (remaining !== undefined) {
     budget = Math.min(budget, remaining - (options.deadlineMarginMs ?? 100));
   }
-  const flushing = options.registry.flush().catch(() => {
+  // Interval 0 whatever the registry says: the instance freezes once the handler returns.
+  const flushing = options.registry.flush({ intervalMs: 0 }).catch(() => {
     // failures are reported through the registry's onError and stats
   });
   if (budget <= 0) return;

@@ -32,8 +32,9 @@ export function startAutoFlush(registry: Registry, options: AutoFlushOptions = {
   const intervalMs = options.intervalMs ?? defaultInterval(registry);
   if (!(intervalMs > 0))
     throw new Error(`startAutoFlush: intervalMs must be > 0, got ${intervalMs}`);
+  // The timer is the interval: each tick writes at once (interval 0).
   const flush = () =>
-    registry.flush().catch(() => {
+    registry.flush({ intervalMs: 0 }).catch(() => {
       // reported through the registry's onError
     });
 

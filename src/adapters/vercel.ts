@@ -3,6 +3,7 @@
 // when the package is installed and the function runs inside a Vercel request, and otherwise
 // awaits the flush before returning (an instance may be frozen right after the response, so a
 // fire-and-forget write could never run).
+import { WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../flush/schedule.ts";
 import type { Registry } from "../registry.ts";
 import { type MetricsEndpointOptions, metricsResponse } from "./metrics-endpoint.ts";
 
@@ -15,6 +16,13 @@ export interface VercelFlushOptions {
    * (`import { waitUntil } from "@vercel/functions"`) is the most bundler-proof setup.
    */
   waitUntil?: WaitUntil;
+  /**
+   * Least time (ms) between two writes of this instance when the flush goes to waitUntil: each
+   * invocation's flush waits (after the response) for the next write, which serves every
+   * invocation of the interval. Default: the registry's `flushIntervalMs`, else 5000. Without
+   * waitUntil the flush is awaited before returning, so it writes at once (interval 0).
+   */
+  flushIntervalMs?: number;
 }
 
 export interface WithMetricsOptions extends VercelFlushOptions {
@@ -23,25 +31,31 @@ export interface WithMetricsOptions extends VercelFlushOptions {
 
 /**
  * Flushes the registry so that it outlives the response: handed to waitUntil when there is
- * one (returns at once), awaited otherwise. Never rejects.
+ * one (returns at once; the write comes with the next interval), awaited otherwise (a write at
+ * once). Never rejects.
  */
 export async function flushAfterResponse(
   registry: Registry,
   options: VercelFlushOptions = {},
 ): Promise<void> {
   const waitUntil = options.waitUntil ?? (await platformWaitUntil());
-  const flushing = registry.flush().catch(() => {
-    // flush() reports its own failures through the registry's onError
-  });
   if (waitUntil !== undefined) {
+    const intervalMs =
+      options.flushIntervalMs ?? registry.flushIntervalMs ?? WAIT_UNTIL_FLUSH_INTERVAL_MS;
     try {
-      waitUntil(flushing);
+      waitUntil(quietly(registry.flush({ intervalMs })));
       return;
     } catch {
-      // no usable request context after all: wait for the flush ourselves
+      // no usable request context after all: wait for a write ourselves
     }
   }
-  await flushing;
+  await quietly(registry.flush({ intervalMs: 0 }));
+}
+
+function quietly(flushing: Promise<void>): Promise<void> {
+  return flushing.catch(() => {
+    // flush() reports its own failures through the registry's onError
+  });
 }
 
 /**

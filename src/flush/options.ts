@@ -5,7 +5,10 @@ export interface ReliabilityOptions {
   /**
    * Milliseconds one write (flush) or read (scrape) request may take before it counts as
    * failed. The request itself is not cancelled — the user's client may have no `signal` —
-   * and may still land; a batch sent again keeps its number, so it is applied once. Default 5000.
+   * and may still land; a batch sent again keeps its number, so it is applied once. Default 3000:
+   * with the retries one write then takes at most ~9.75 s, so a flush that waits for the write
+   * under way and then for its own stays well inside the 30 s Workers allow `waitUntil` after
+   * the response (see flush/schedule.ts).
    */
   timeoutMs?: number;
   /** Further attempts a flush makes after a failed write, with backoff. Default 2. */
@@ -40,7 +43,7 @@ export interface ReliabilityOptions {
 export type ResolvedReliability = Required<ReliabilityOptions>;
 
 export const RELIABILITY_DEFAULTS: ResolvedReliability = {
-  timeoutMs: 5000,
+  timeoutMs: 3000,
   retries: 2,
   backoffMs: 100,
   maxPendingBytes: 8 * 1024 * 1024,

@@ -17,12 +17,12 @@ afterAll(async () => {
   await proxy.close();
 });
 
-function makeApp() {
+function makeApp(flushIntervalMs?: number) {
   const registry = new Registry({
     redis: new Redis({ url: proxy.url, token: sharedStack().token }),
     prefix: uniquePrefix("hono-path"),
   });
-  const { registerMetrics } = prometheus({ registry });
+  const { registerMetrics } = prometheus({ registry, flushIntervalMs });
   const app = new Hono();
   app.use("*", registerMetrics);
   app.get("/items/:id", (c) => c.text(`item ${c.req.param("id")}`));
@@ -67,5 +67,44 @@ describe("hono middleware on the response path", () => {
     proxy.delayMs = 0;
     expect(await registry.metrics()).toMatch(/route="\/items\/:id"\} 1$/m);
     proxy.delayMs = 500;
+  });
+
+  it("shares one write per interval by default; flushIntervalMs: 0 writes after each request", async () => {
+    proxy.delayMs = 0;
+    const written: Record<string, number> = {};
+    for (const interval of [undefined, 0]) {
+      const { app, registry } = makeApp(interval);
+      const handedOver: Promise<unknown>[] = [];
+      const ctx = {
+        waitUntil: (p: Promise<unknown>) => handedOver.push(p),
+        passThroughOnException() {},
+        props: {},
+      };
+      const before = proxy.requests;
+      for (let i = 0; i < 5; i++) {
+        await app.fetch(new Request(`http://app.test/items/${i}`), {}, ctx);
+        // With interval 0, one write after each request (awaited, so none overlap); by
+        // default, the first request writes at once and the next four wait for the next write.
+        if (interval === 0 || i === 0) await handedOver.at(-1);
+        if (interval === undefined && i === 0) handedOver.length = 0;
+      }
+      if (interval === undefined) {
+        // the next write is due 5 s after the first
+        const state = await Promise.race([
+          Promise.all(handedOver).then(() => "written"),
+          new Promise((r) => setTimeout(() => r("waiting"), 100)),
+        ]);
+        expect(state).toBe("waiting");
+      }
+      await Promise.all(handedOver);
+      written[String(interval)] = proxy.requests - before;
+      expect(await registry.metrics()).toMatch(/route="\/items\/:id"\} 5$/m);
+    }
+    expect(written).toEqual({ undefined: 2, 0: 5 });
+    proxy.delayMs = 500;
+  }, 15_000);
+
+  it("refuses a flush interval that is not a finite number ≥ 0", () => {
+    expect(() => prometheus({ flushIntervalMs: -1 })).toThrow(/flushIntervalMs must be/);
   });
 });

@@ -16,13 +16,14 @@ afterAll(async () => {
   await proxy.close();
 });
 
-function setup(url = proxy.url) {
+function setup(url = proxy.url, flushIntervalMs?: number) {
   const errors: unknown[] = [];
   const redis = new Redis({ url, token: sharedStack().token, retry: false });
   const registry = new Registry({
     redis,
     prefix: uniquePrefix("lambda"),
     onError: (e) => errors.push(e),
+    flushIntervalMs,
   });
   const invocations = new Counter({
     name: "invocations_total",
@@ -48,6 +49,18 @@ function setup(url = proxy.url) {
 }
 
 describe("lambda withMetrics", () => {
+  it("writes before every return, whatever the registry's flushIntervalMs", async () => {
+    proxy.delayMs = 0;
+    proxy.failing = false;
+    const { handler, stored } = setup(proxy.url, 60_000);
+    for (let i = 1; i <= 3; i++) {
+      const start = performance.now();
+      await handler({}, {});
+      expect(performance.now() - start).toBeLessThan(1000);
+      expect(await stored()).toBe(String(i));
+    }
+  });
+
   it("has written the metrics when the handler returns", async () => {
     proxy.delayMs = 0;
     proxy.failing = false;

@@ -31,11 +31,12 @@ function enterVercelRequest(): Promise<unknown>[] {
   return handedOver;
 }
 
-function setup() {
+function setup(flushIntervalMs?: number) {
   const { token } = sharedStack();
   const registry = new Registry({
     redis: new Redis({ url: proxy.url, token }),
     prefix: uniquePrefix("vercel"),
+    flushIntervalMs,
   });
   const hits = new Counter({ name: "hits_total", help: "Hits", registers: [registry] });
   const GET = withMetrics(
@@ -73,6 +74,33 @@ describe("vercel withMetrics", () => {
     expect(performance.now() - start).toBeGreaterThanOrEqual(290);
     proxy.delayMs = 0;
     expect(hitsIn(await registry.metrics())).toBe("1");
+  });
+
+  it("inside a Vercel request, the invocations of one interval share one write", async () => {
+    const handedOver = enterVercelRequest();
+    const { registry, GET } = setup(400);
+    const before = proxy.requests;
+    await GET(new Request("https://app.test/api/hello")); // the first writes at once
+    for (let i = 0; i < 5; i++) {
+      await GET(new Request("https://app.test/api/hello"));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(handedOver).toHaveLength(6);
+    const start = performance.now();
+    await Promise.all(handedOver);
+    // The five waited for the write due 400 ms after the first.
+    expect(performance.now() - start).toBeGreaterThan(200);
+    expect(proxy.requests - before).toBe(2);
+    expect(hitsIn(await registry.metrics())).toBe("6");
+  });
+
+  it("without a request context writes at once, whatever the interval", async () => {
+    const { registry, GET } = setup(10_000);
+    await GET(new Request("https://app.test/api/hello"));
+    const start = performance.now();
+    await GET(new Request("https://app.test/api/hello"));
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(hitsIn(await registry.metrics())).toBe("2");
   });
 
   it("uses an explicitly passed waitUntil", async () => {

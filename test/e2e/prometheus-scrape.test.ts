@@ -81,11 +81,12 @@ describe("example Worker scraped by a real Prometheus", () => {
       return r.length === 0 ? -1 : Number(r[0]!.value[1]);
     };
     expect(await eventually(histogramCount, REQUESTS, 5_000)).toBe(REQUESTS);
+    // The error came last: it may ride on the next write, one flush interval (5 s) later.
     const errors = async () => {
       const r = await prom!.query('sum(http_requests_total{job="worker",status="500"})');
       return r.length === 0 ? -1 : Number(r[0]!.value[1]);
     };
-    expect(await eventually(errors, 1, 5_000)).toBe(1);
+    expect(await eventually(errors, 1, 15_000)).toBe(1);
 
     // Prometheus scraped with the bearer token, in the format it negotiated, without errors.
     const [target] = await prom!.targets();

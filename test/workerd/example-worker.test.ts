@@ -1,17 +1,29 @@
-// The example Worker (worker/index.ts) inside workerd: its routes, custom metrics and /metrics,
-// with each request's flush awaited through waitOnExecutionContext.
+// The example Worker (worker/index.ts) inside workerd: its routes, custom metrics and /metrics.
+// Its flushes wait for one write per 5 s (the middleware's default interval), so requests are
+// sent one after the other and their waitUntil work is awaited together (settle()), the way
+// requests of one interval share one write.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import app, { type Env } from "../../worker/index.ts";
+
+/** Execution contexts whose waitUntil work (the flushes) has not been awaited yet. */
+const pending: ReturnType<typeof createExecutionContext>[] = [];
 
 async function send(path: string, init?: RequestInit, bindings: Env = env as unknown as Env) {
   const ctx = createExecutionContext();
   const res = await app.fetch(new Request(`http://example.test${path}`, init), bindings, ctx);
   const body = new TextDecoder().decode(await res.arrayBuffer());
-  await waitOnExecutionContext(ctx);
+  pending.push(ctx);
   return { status: res.status, body };
 }
+
+/** Waits until every request sent so far has been written (its flush resolved). */
+async function settle(): Promise<void> {
+  await Promise.all(pending.splice(0).map((ctx) => waitOnExecutionContext(ctx)));
+}
+
+afterEach(settle);
 
 /** Values of the exposition's samples, keyed by their line (name and labels). */
 function samples(text: string): Map<string, number> {
@@ -36,6 +48,7 @@ describe("the example Worker in workerd", () => {
   it("records its routes, custom metrics and in-flight gauge", async () => {
     // The Redis keys outlive test files, so compare before and after.
     await send("/");
+    await settle();
     const before = await scrape();
     const at = (m: Map<string, number>, key: string) => m.get(key) ?? 0;
 
@@ -48,6 +61,7 @@ describe("the example Worker in workerd", () => {
     expect((await send("/orders", { method: "POST", body: order })).status).toBe(201);
     expect((await send("/orders", { method: "POST", body: "nope" })).status).toBe(400);
 
+    await settle(); // one write for all of them (and for the scrape before)
     const after = await scrape();
     const delta = (key: string) => at(after, key) - at(before, key);
     expect(delta(total('method="GET",status="200",ok="true",route="/users/:id"'))).toBe(3);

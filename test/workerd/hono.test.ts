@@ -20,7 +20,12 @@ function uniquePrefix(): string {
 
 function makeApp(options: Parameters<typeof prometheus>[0] = {}) {
   const registry = options.registry ?? new Registry({ prefix: uniquePrefix() });
-  const { registerMetrics, printMetrics } = prometheus({ ...options, registry });
+  // A short flush interval: each request below waits for its write, one after the other.
+  const { registerMetrics, printMetrics } = prometheus({
+    flushIntervalMs: 50,
+    ...options,
+    registry,
+  });
   const app = new Hono<{ Bindings: Bindings }>();
   app.use("*", registerMetrics);
   app.get("/metrics", printMetrics);
