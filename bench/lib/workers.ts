@@ -9,6 +9,7 @@ import type { Plugin } from "esbuild";
 import { Redis as IORedis } from "ioredis";
 import { convertV4MiniflareOptions, Miniflare, type RequestInit as MiniflareInit } from "miniflare";
 import { bundleExampleWorker as bundle } from "../../tools/bundle-worker.ts";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../tools/workerd-compat.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -148,7 +149,8 @@ export async function startWorkers(
       convertV4MiniflareOptions({
         modules: true,
         script,
-        compatibilityDate: "2026-11-02",
+        compatibilityDate: COMPATIBILITY_DATE,
+        compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings: { UPSTASH_REDIS_REST_URL: stack.url, UPSTASH_REDIS_REST_TOKEN: stack.token },
         handleStructuredLogs: ({ level, message }) => {
           if (message.includes(CROSS_REQUEST)) {
