@@ -144,12 +144,12 @@ describe("the package.json npm shows", () => {
     expect(shipped.keywords).toEqual(expect.arrayContaining(["prometheus", "upstash"]));
   });
 
-  it("declares the lowest Node the published code runs on (the runtime smokes run it)", () => {
-    // test/consumer/runtimes.test.ts runs the smoke on exactly this major, and every consumer
-    // folder is installed with `npm install --engine-strict` on it; Node 18 lacks the global
-    // `crypto` the library uses (crypto.getRandomValues, crypto.subtle).
+  it("declares the lowest Node the published code runs on, as one floor", () => {
+    // runtimes.test.ts runs the smoke on the machine's Node and requires it to be this floor,
+    // and every consumer folder is installed by `npm install --engine-strict` on it (Node 20
+    // here). Below it, Node 18 lacks the global `crypto` (getRandomValues, subtle) the
+    // library uses: "ReferenceError: crypto is not defined" on the first flush.
     expect(shipped.engines).toEqual({ node: `>=${nodeFloor(shipped)}` });
-    expect(nodeFloor(shipped)).toBe(20);
   });
 });
 
