@@ -85,7 +85,9 @@ async function tsc(kind: ConsumerKind, resolution: string): Promise<string> {
   );
 }
 
-describe("TypeScript consumers of the packed tarball (skipLibCheck: false)", () => {
+describe("TypeScript consumers of the packed tarball (skipLibCheck: false)", {
+  timeout: 120_000,
+}, () => {
   for (const resolution of Object.keys(RESOLUTIONS)) {
     it(`compile the README snippets and every entry point (moduleResolution ${resolution})`, async () => {
       expect(await tsc("app", resolution)).toBe("");
@@ -97,7 +99,7 @@ describe("TypeScript consumers of the packed tarball (skipLibCheck: false)", () 
   }
 });
 
-describe("the tarball's package.json and exports", () => {
+describe("the tarball's package.json and exports", { timeout: 120_000 }, () => {
   it("pass publint (strict)", async () => {
     const { tarball } = await packed();
     const result = await run(repoBin("publint"), ["run", tarball, "--strict"], {

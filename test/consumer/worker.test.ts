@@ -62,7 +62,9 @@ afterAll(async () => {
 const scrape = (accept?: string) =>
   fetch(`${worker!.url}/metrics`, accept === undefined ? {} : { headers: { Accept: accept } });
 
-describe("the README's quick-start Worker, from the packed tarball, without nodejs_compat", () => {
+describe("the README's quick-start Worker, from the packed tarball, without nodejs_compat", {
+  timeout: 120_000,
+}, () => {
   it("was built without any Node module", () => {
     // wrangler warns (and leaves the import to fail at run time) when a node: module is
     // imported with Node compatibility off.
