@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "./tools/workerd-compat.ts";
 
 // Two projects share one local stack (redis-server + local Upstash REST server), started once
 // per run by test/global-setup.ts at the root: the root project always runs its global setup
@@ -26,7 +27,12 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             main: "./worker/index.ts",
             miniflare: {
-              compatibilityDate: "2026-11-02",
+              compatibilityDate: COMPATIBILITY_DATE,
+              // The plugin turns nodejs_compat_v2 back on for its test runner (Vitest needs it),
+              // so Node imports in src/ are caught by the Miniflare tests (test/adapters) and the
+              // packed Worker under wrangler dev (test/consumer), which run without it. The
+              // inspector module only quiets Vitest's optional probe for node:inspector.
+              compatibilityFlags: [...COMPATIBILITY_FLAGS, "enable_nodejs_inspector_module"],
               bindings: {
                 UPSTASH_REDIS_REST_URL: inject("upstashUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),

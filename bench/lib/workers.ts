@@ -12,6 +12,7 @@ import { convertV4MiniflareOptions, Miniflare, type RequestInit as MiniflareInit
 import { WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../../src/flush/schedule.ts";
 import { Counter, Registry } from "../../src/index.ts";
 import { bundleExampleWorker as bundle } from "../../tools/bundle-worker.ts";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../tools/workerd-compat.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -242,7 +243,8 @@ export async function startWorkers(
       convertV4MiniflareOptions({
         modules: true,
         script,
-        compatibilityDate: "2026-11-02",
+        compatibilityDate: COMPATIBILITY_DATE,
+        compatibilityFlags: COMPATIBILITY_FLAGS,
         bindings: { UPSTASH_REDIS_REST_URL: stack.url, UPSTASH_REDIS_REST_TOKEN: stack.token },
         handleStructuredLogs: ({ level, message }) => {
           if (message.includes(CROSS_REQUEST)) {

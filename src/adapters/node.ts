@@ -3,6 +3,10 @@
 // told to stop (SIGTERM/SIGINT) or runs out of work (beforeExit). Each flush also rewrites
 // gauge values nearing their expiry, so a live process's gauges never vanish while a dead
 // one's do. The only module of the library that uses Node APIs.
+//
+// Its declarations name Node's types (NodeJS.Signals), hence @types/node as an optional peer
+// dependency; the directive below stays in the emitted .d.ts so they load wherever it is used.
+/// <reference types="node" preserve="true" />
 import process from "node:process";
 import { Gauge } from "../metrics/gauge.ts";
 import type { Registry } from "../registry.ts";

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleExampleWorker } from "../../tools/bundle-worker.ts";
 import { type FaultProxy, startFaultProxy } from "../../tools/fault-proxy/proxy.ts";
 import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../tools/workerd-compat.ts";
 
 let stack: LocalStack | undefined;
 let proxy: FaultProxy | undefined;
@@ -21,7 +22,8 @@ beforeAll(async () => {
     convertV4MiniflareOptions({
       modules: true,
       script,
-      compatibilityDate: "2026-11-02",
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: COMPATIBILITY_FLAGS,
       bindings: { UPSTASH_REDIS_REST_URL: proxy.url, UPSTASH_REDIS_REST_TOKEN: stack.token },
       handleStructuredLogs: ({ message }: { message: string }) => runtimeLog.push(message),
     }),

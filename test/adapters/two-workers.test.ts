@@ -4,6 +4,7 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleExampleWorker } from "../../tools/bundle-worker.ts";
 import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../tools/workerd-compat.ts";
 
 let workers: Miniflare[] = [];
 // A stack of its own: the example Worker's registry uses the default key prefix, which the
@@ -19,7 +20,8 @@ beforeAll(async () => {
         convertV4MiniflareOptions({
           modules: true,
           script,
-          compatibilityDate: "2026-11-02",
+          compatibilityDate: COMPATIBILITY_DATE,
+          compatibilityFlags: COMPATIBILITY_FLAGS,
           bindings: {
             UPSTASH_REDIS_REST_URL: stack!.url,
             UPSTASH_REDIS_REST_TOKEN: stack!.token,
