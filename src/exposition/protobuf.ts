@@ -1,33 +1,16 @@
 // The Prometheus protobuf exposition format: length-delimited io.prometheus.client.MetricFamily
 // messages (metrics.proto), the only format that carries native histograms. A hand-written
 // varint / length-delimited writer instead of a protobuf library, to keep every Worker small.
+// Field numbers are metrics.proto's, noted beside each write.
 
 import type { MetricFamily, NativeBuckets, Sample } from "../types.ts";
 
 export const PROTOBUF_CONTENT_TYPE =
   "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
-// Field numbers of metrics.proto, by message.
-const METRIC_TYPE = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
-const FAMILY = { name: 1, help: 2, type: 3, metric: 4 };
-const METRIC = { label: 1, gauge: 2, counter: 3, summary: 4, histogram: 7 };
-const HISTOGRAM = {
-  count: 1,
-  sum: 2,
-  bucket: 3,
-  countFloat: 4,
-  schema: 5,
-  zeroThreshold: 6,
-  zeroCount: 7,
-  negativeSpan: 9,
-  negativeDelta: 10,
-  positiveSpan: 12,
-  positiveDelta: 13,
-};
+/** MetricType enum values. */
+const TYPE = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
 
-const VARINT = 0;
-const FIXED64 = 1;
-const BYTES = 2;
 const utf8 = new TextEncoder();
 const float64 = new DataView(new ArrayBuffer(8));
 
@@ -36,32 +19,31 @@ class Writer {
   readonly out: number[] = [];
 
   varint(v: number): void {
-    while (v > 127) {
-      this.out.push((v % 128) | 128);
-      v = Math.floor(v / 128);
-    }
+    for (; v > 127; v = Math.floor(v / 128)) this.out.push((v % 128) | 128);
     this.out.push(v);
   }
 
+  /** uint32/uint64/enum (wire type 0). */
   uint(field: number, v: number): void {
-    this.varint(field * 8 + VARINT);
+    this.varint(field * 8);
     this.varint(v);
   }
 
   /** sint32/sint64: zigzag. */
   sint(field: number, v: number): void {
-    this.uint(field, v >= 0 ? 2 * v : -2 * v - 1);
+    this.uint(field, v < 0 ? -2 * v - 1 : 2 * v);
   }
 
+  /** double (wire type 1, little-endian). */
   double(field: number, v: number): void {
-    this.varint(field * 8 + FIXED64);
+    this.varint(field * 8 + 1);
     float64.setFloat64(0, v, true);
     for (let i = 0; i < 8; i++) this.out.push(float64.getUint8(i));
   }
 
-  /** A length-delimited field; field 0 writes the length and bytes alone (a stream frame). */
+  /** Length-delimited (wire type 2); field 0 writes the length and bytes alone (a frame). */
   bytes(field: number, bytes: ArrayLike<number>): void {
-    if (field > 0) this.varint(field * 8 + BYTES);
+    if (field) this.varint(field * 8 + 2);
     this.varint(bytes.length);
     for (let i = 0; i < bytes.length; i++) this.out.push(bytes[i]!);
   }
@@ -77,19 +59,22 @@ class Writer {
   }
 }
 
-/** A count: uint64 when it is one, else the message's `_float` field. */
+/** A count: uint64 when it is one, else the message's `_float` double field. */
 function count(w: Writer, field: number, floatField: number, v: number): void {
   if (Number.isSafeInteger(v) && v >= 0) w.uint(field, v);
   else w.double(floatField, v);
 }
 
+/** BucketSpan { sint32 offset = 1; uint32 length = 2; } */
+function span(w: Writer, field: number, offset: number, length: number): void {
+  w.message(field, (s) => {
+    s.sint(1, offset);
+    s.uint(2, length);
+  });
+}
+
 /** Spans and deltas of one side; gaps of up to two empty buckets are filled (client_golang). */
-function side(
-  w: Writer,
-  spanField: number,
-  deltaField: number,
-  buckets: NativeBuckets["positive"],
-) {
+function side(w: Writer, spanField: number, buckets: NativeBuckets["positive"]): void {
   const spans: [offset: number, length: number][] = [];
   const deltas: number[] = [];
   let next = 0;
@@ -109,28 +94,8 @@ function side(
     spans[spans.length - 1]![1]++;
     next = index + 1;
   }
-  for (const [offset, length] of spans) {
-    w.message(spanField, (s) => {
-      s.sint(1, offset);
-      s.uint(2, length);
-    });
-  }
-  for (const d of deltas) w.sint(deltaField, d);
-}
-
-function native(w: Writer, n: NativeBuckets): void {
-  w.sint(HISTOGRAM.schema, n.schema);
-  w.double(HISTOGRAM.zeroThreshold, n.zeroThreshold);
-  w.uint(HISTOGRAM.zeroCount, n.zeroCount);
-  side(w, HISTOGRAM.negativeSpan, HISTOGRAM.negativeDelta, n.negative);
-  side(w, HISTOGRAM.positiveSpan, HISTOGRAM.positiveDelta, n.positive);
-  // A native histogram with nothing in it must still look native: a no-op span (metrics.proto).
-  if (n.zeroThreshold === 0 && n.zeroCount === 0 && !n.positive.length && !n.negative.length) {
-    w.message(HISTOGRAM.positiveSpan, (s) => {
-      s.sint(1, 0);
-      s.uint(2, 0);
-    });
-  }
+  for (const [offset, length] of spans) span(w, spanField, offset, length);
+  for (const d of deltas) w.sint(spanField + 1, d); // *_delta is the field after *_span
 }
 
 /** One series of a histogram or summary, gathered from its flat samples. */
@@ -140,7 +105,7 @@ interface Series {
   points: [number, number][];
   sum: number;
   count: number;
-  native?: NativeBuckets;
+  native?: NativeBuckets | undefined;
 }
 
 function gather(samples: readonly Sample[]): Series[] {
@@ -155,14 +120,26 @@ function gather(samples: readonly Sample[]): Series[] {
     if (s.suffix === "_sum") one.sum = s.value;
     else if (s.suffix === "_count") {
       one.count = s.value;
-      if (s.native) one.native = s.native;
+      one.native = s.native;
     } else if (s.extra) {
       // le / quantile as rendered: "+Inf" is Infinity (Number("+Inf") is NaN).
-      const at = s.extra[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(s.extra[1]);
-      one.points.push([at, s.value]);
+      one.points.push([s.extra[1] === "+Inf" ? Infinity : Number(s.extra[1]), s.value]);
     }
   }
   return [...series.values()];
+}
+
+/** Histogram fields 5–13: schema, zero bucket, spans and deltas of both sides. */
+function native(h: Writer, n: NativeBuckets): void {
+  h.sint(5, n.schema);
+  h.double(6, n.zeroThreshold);
+  h.uint(7, n.zeroCount);
+  side(h, 9, n.negative);
+  side(h, 12, n.positive);
+  // Nothing observed and no zero bucket: a no-op span still marks it native (metrics.proto).
+  if (!n.zeroThreshold && !n.zeroCount && !n.positive.length && !n.negative.length) {
+    span(h, 12, 0, 0);
+  }
 }
 
 /**
@@ -177,37 +154,38 @@ export function encodeProtobuf(
   const out = new Writer();
   for (const f of families) {
     const own = Object.entries(defaultLabels).filter(([n]) => !f.labelNames.includes(n as never));
-    const labels = (w: Writer, s: Sample, extra: boolean) => {
-      const pairs: [string, string][] = f.labelNames.map((n, i) => [n, s.values[i] ?? ""]);
-      pairs.push(...own);
-      if (extra && s.extra) pairs.push([s.extra[0], s.extra[1]]);
+    // Metric: repeated LabelPair label = 1 { name = 1; value = 2; }
+    const labels = (m: Writer, s: Sample, extra: boolean) => {
+      const pairs = [...f.labelNames.map((n, i) => [n, s.values[i]]), ...own];
+      if (extra && s.extra) pairs.push([...s.extra]);
       for (const [name, value] of pairs) {
-        if (!value) continue;
-        w.message(METRIC.label, (l) => {
-          l.string(1, name);
-          l.string(2, value);
-        });
+        if (value) {
+          m.message(1, (l) => {
+            l.string(1, name!);
+            l.string(2, value);
+          });
+        }
       }
     };
     const family = new Writer();
-    family.string(FAMILY.name, f.name);
-    family.string(FAMILY.help, f.help);
-    family.uint(FAMILY.type, METRIC_TYPE[f.type]);
+    family.string(1, f.name);
+    family.string(2, f.help);
+    family.uint(3, TYPE[f.type]);
     if (f.type === "counter" || f.type === "gauge") {
       for (const s of f.samples) {
-        family.message(FAMILY.metric, (m) => {
+        family.message(4, (m) => {
           labels(m, s, true);
-          m.message(f.type === "counter" ? METRIC.counter : METRIC.gauge, (v) =>
-            v.double(1, s.value),
-          );
+          // Metric.counter = 3, Metric.gauge = 2: { double value = 1; }
+          m.message(f.type === "counter" ? 3 : 2, (v) => v.double(1, s.value));
         });
       }
     } else {
       for (const s of gather(f.samples)) {
-        family.message(FAMILY.metric, (m) => {
+        family.message(4, (m) => {
           labels(m, s.labels, false);
           if (f.type === "summary") {
-            m.message(METRIC.summary, (v) => {
+            // Summary (Metric field 4): sample_count = 1, sample_sum = 2, quantile = 3.
+            m.message(4, (v) => {
               v.uint(1, Math.max(0, Math.round(s.count)));
               v.double(2, s.sum);
               for (const [q, value] of s.points) {
@@ -219,13 +197,15 @@ export function encodeProtobuf(
             });
             return;
           }
-          m.message(METRIC.histogram, (h) => {
-            count(h, HISTOGRAM.count, HISTOGRAM.countFloat, s.count);
-            h.double(HISTOGRAM.sum, s.sum);
+          // Histogram (Metric field 7): sample_count = 1 (or _float = 4), sample_sum = 2,
+          // bucket = 3 { cumulative_count = 1 (or _float = 4), upper_bound = 2 }.
+          m.message(7, (h) => {
+            count(h, 1, 4, s.count);
+            h.double(2, s.sum);
             // The +Inf bucket is implied by the count (metrics.proto), as client_golang leaves it.
             for (const [le, cumulative] of s.points) {
-              if (le === Number.POSITIVE_INFINITY) continue;
-              h.message(HISTOGRAM.bucket, (b) => {
+              if (le === Infinity) continue;
+              h.message(3, (b) => {
                 count(b, 1, 4, cumulative);
                 b.double(2, le);
               });

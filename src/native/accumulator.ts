@@ -10,7 +10,7 @@
 // 256, wider than the whole double range at schema −4), and a wider spread also lowers it.
 
 import { encodePacked } from "./packed.ts";
-import { bucketIndex, fractions, MIN_SCHEMA } from "./schema.ts";
+import { bucketIndex, MIN_SCHEMA, type SchemaTables, tablesOf } from "./schema.ts";
 
 const INITIAL_LENGTH = 32;
 const NO_ROOM = -1;
@@ -100,7 +100,7 @@ export class NativeAccumulator {
   readonly zeroThreshold: number;
   readonly maxBuckets: number;
   zeroCount = 0;
-  private bounds: Float64Array;
+  private tables: SchemaTables;
   private readonly maxSpan: number;
   private readonly positive = new Window();
   private readonly negative = new Window();
@@ -111,7 +111,7 @@ export class NativeAccumulator {
     this.schema = schema;
     this.zeroThreshold = zeroThreshold;
     this.maxBuckets = maxBuckets;
-    this.bounds = fractions(schema);
+    this.tables = tablesOf(schema);
     this.maxSpan = Math.max(4 * maxBuckets, 256);
   }
 
@@ -124,7 +124,7 @@ export class NativeAccumulator {
 
   private add(side: Window, magnitude: number): void {
     for (;;) {
-      const added = side.add(bucketIndex(magnitude, this.schema, this.bounds), this.maxSpan);
+      const added = side.add(bucketIndex(magnitude, this.schema, this.tables), this.maxSpan);
       if (added === 0) return;
       if (added === 1) {
         if (++this.nonEmpty > this.maxBuckets) this.lowerSchema();
@@ -138,7 +138,7 @@ export class NativeAccumulator {
   private lowerSchema(force = false): void {
     while ((force || this.nonEmpty > this.maxBuckets) && this.schema > MIN_SCHEMA) {
       this.schema--;
-      this.bounds = fractions(this.schema);
+      this.tables = tablesOf(this.schema);
       this.nonEmpty = this.positive.halve() + this.negative.halve();
       force = false;
     }

@@ -14,105 +14,75 @@
 // Cost: parses both strings and rewrites the result, O(buckets) (a sort per side).
 
 export const NATIVE_LUA = `
-local native_fraction_tables
+local native_fractions
 local function native_fraction(schema, j)
-  if not native_fraction_tables then
+  if not native_fractions then
     local t, f = { { 0.5 } }, 1.414213562373095
     for s = 1, 8 do
-      local prev, cur = t[s], {}
-      for k = 1, #prev do
-        cur[2 * k - 1] = prev[k]
-        cur[2 * k] = prev[k] * f
-      end
-      t[s + 1] = cur
-      f = math.sqrt(f)
+      local cur = {}
+      for k, b in ipairs(t[s]) do cur[2 * k - 1], cur[2 * k] = b, b * f end
+      t[s + 1], f = cur, math.sqrt(f)
     end
-    native_fraction_tables = t
+    native_fractions = t
   end
-  return native_fraction_tables[schema + 1][j + 1]
+  return native_fractions[schema + 1][j + 1]
 end
 
 local function native_inside_zero(i, schema, zf, ze)
   if schema <= 0 then return i * 2 ^ -schema <= ze - 1 end
   local n = 2 ^ schema
-  local octave = math.floor(i / n)
-  if octave + 1 ~= ze then return octave + 1 < ze end
-  return native_fraction(schema, i - octave * n) <= zf
+  local e = math.floor(i / n) + 1
+  return e < ze or (e == ze and native_fraction(schema, i - (e - 1) * n) <= zf)
 end
 
-local NATIVE_MAX_COUNT = 9007199254740992
-
-local function native_float(tok)
-  if not tok or not string.find(tok, '^[%d%.eE%+%-]+$') then return nil end
-  local x = tonumber(tok)
-  if x and x == x and x > -math.huge and x < math.huge then return x end
-end
-
-local function native_count(tok)
-  if not tok or not string.find(tok, '^%d+$') then return nil end
-  local x = tonumber(tok)
-  if x <= NATIVE_MAX_COUNT then return x end
-end
+local NATIVE_MAX, NATIVE_FLOAT, NATIVE_COUNT = 2 ^ 53, '^[%d%.eE%+%-]+$', '^%d+$'
+local NATIVE_HEAD = { { 'schema', '^%-?%d+$', -4, 8 }, { 'zero threshold', NATIVE_FLOAT, 0, math.huge },
+  { 'zero count', NATIVE_COUNT, 0, NATIVE_MAX }, { 'count', NATIVE_COUNT, 0, NATIVE_MAX },
+  { 'sum', NATIVE_FLOAT, -math.huge, math.huge } }
 
 local function native_parse(s)
-  local tok = {}
+  local tok, h = {}, { pos = {}, neg = {} }
   for t in string.gmatch(s, '[^ ]+') do tok[#tok + 1] = t end
   if #tok < 5 then return nil, 'too few fields' end
-  local h = { pos = {}, neg = {} }
-  h.schema = string.find(tok[1], '^%-?%d+$') and tonumber(tok[1])
-  if not h.schema or h.schema < -4 or h.schema > 8 then return nil, 'schema "' .. tok[1] .. '"' end
-  h.zt = native_float(tok[2])
-  if h.zt then h.zt = h.zt + 0 end
-  if not h.zt or h.zt < 0 then return nil, 'zero threshold "' .. tok[2] .. '"' end
-  h.zero = native_count(tok[3])
-  if not h.zero then return nil, 'zero count "' .. tok[3] .. '"' end
-  h.count = native_count(tok[4])
-  if not h.count then return nil, 'count "' .. tok[4] .. '"' end
-  h.sum = native_float(tok[5])
-  if not h.sum then return nil, 'sum "' .. tok[5] .. '"' end
-  local low, high = math.ceil(-1074 * 2 ^ h.schema), math.ceil(1024 * 2 ^ h.schema) + 1
-  for k = 6, #tok do
-    local side, index, n = string.match(tok[k], '^([pn])(%-?%d+):(%d+)$')
-    if side then index, n = tonumber(index), tonumber(n) end
-    if not side or index < low or index > high or n > NATIVE_MAX_COUNT then
-      return nil, 'bucket "' .. tok[k] .. '"'
+  for k, f in ipairs(NATIVE_HEAD) do
+    local x = string.find(tok[k], f[2]) and tonumber(tok[k])
+    if not x or not (x >= f[3] and x <= f[4]) or x == math.huge or x == -math.huge then
+      return nil, f[1] .. ' "' .. tok[k] .. '"'
     end
+    h[k] = x + 0
+  end
+  local low, high = math.ceil(-1074 * 2 ^ h[1]), math.ceil(1024 * 2 ^ h[1]) + 1
+  for k = 6, #tok do
+    local side, i, n = string.match(tok[k], '^([pn])(%-?%d+):(%d+)$')
+    i, n = tonumber(i or ''), tonumber(n or '')
+    if not side or i < low or i > high or n > NATIVE_MAX then return nil, 'bucket "' .. tok[k] .. '"' end
     local b = side == 'p' and h.pos or h.neg
-    b[index] = (b[index] or 0) + n
+    b[i] = (b[i] or 0) + n
   end
   return h
 end
 
 local function native_merge(old, delta, max_buckets)
   local d, err = native_parse(delta)
-  if not d then return nil, 'bad native histogram: ' .. err end
   local o
-  if old then
-    o, err = native_parse(old)
-    if not o then return nil, 'bad native histogram: ' .. err end
-  else
-    o = { schema = d.schema, zt = d.zt, zero = 0, count = 0, sum = 0, pos = {}, neg = {} }
-  end
-  local schema = d.schema < o.schema and d.schema or o.schema
-  local zt = d.zt > o.zt and d.zt or o.zt
-  local zero, sum = o.zero + d.zero, o.sum + d.sum
-  local count = o.count + d.count
+  if d and old then o, err = native_parse(old) end
+  if not d or (old and not o) then return nil, 'bad native histogram: ' .. err end
+  o = o or { d[1], d[2], 0, 0, 0, pos = {}, neg = {} }
+  local schema, zt = math.min(d[1], o[1]), d[2] > o[2] and d[2] or o[2]
+  local zero, count, sum = o[3] + d[3], o[4] + d[4], o[5] + d[5]
   local zf, ze
   if zt > 0 then zf, ze = math.frexp(zt) end
   local sides, buckets = { {}, {} }, 0
   for _, h in ipairs({ o, d }) do
-    local scale = 2 ^ (h.schema - schema)
     for s, from in ipairs({ h.pos, h.neg }) do
-      local into = sides[s]
       for index, n in pairs(from) do
-        if n > 0 then
-          local i = math.ceil(index / scale) + 0
-          if zf and native_inside_zero(i, schema, zf, ze) then
-            zero = zero + n
-          else
-            if not into[i] then buckets = buckets + 1 end
-            into[i] = (into[i] or 0) + n
-          end
+        local i = math.ceil(index / 2 ^ (h[1] - schema)) + 0
+        if n == 0 then
+        elseif zf and native_inside_zero(i, schema, zf, ze) then
+          zero = zero + n
+        else
+          if not sides[s][i] then buckets = buckets + 1 end
+          sides[s][i] = (sides[s][i] or 0) + n
         end
       end
     end
@@ -129,20 +99,14 @@ local function native_merge(old, delta, max_buckets)
       sides[s] = merged
     end
   end
-  if not (sum == sum and sum > -math.huge and sum < math.huge) then
-    return nil, 'bad native histogram: sum not finite'
-  end
-  if count > NATIVE_MAX_COUNT or zero > NATIVE_MAX_COUNT then
-    return nil, 'bad native histogram: count too large'
-  end
+  if sum ~= sum or sum == math.huge or sum == -math.huge then return nil, 'bad native histogram: sum not finite' end
+  if count > NATIVE_MAX or zero > NATIVE_MAX then return nil, 'bad native histogram: count too large' end
   local out = { string.format('%d %.17g %d %d %.17g', schema, zt, zero, count, sum) }
   for s, prefix in ipairs({ ' p', ' n' }) do
     local indices = {}
-    for index in pairs(sides[s]) do indices[#indices + 1] = index end
+    for i in pairs(sides[s]) do indices[#indices + 1] = i end
     table.sort(indices)
-    for _, index in ipairs(indices) do
-      out[#out + 1] = string.format('%s%d:%d', prefix, index, sides[s][index])
-    end
+    for _, i in ipairs(indices) do out[#out + 1] = string.format('%s%d:%d', prefix, i, sides[s][i]) end
   end
   return table.concat(out)
 end

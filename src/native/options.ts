@@ -42,29 +42,18 @@ export function resolveNativeOptions(
 ): NativeConfig | undefined {
   if (native === undefined || native === false) return undefined;
   const o: NativeHistogramOptions = native === true ? {} : native;
-  if (typeof o !== "object" || o === null) {
-    throw new TypeError(`native of ${metric} must be true, false or an options object`);
-  }
-  if (o.schema !== undefined && o.bucketFactor !== undefined) {
-    throw new Error(`native of ${metric}: give schema or bucketFactor, not both`);
-  }
-  if (o.bucketFactor !== undefined && !(o.bucketFactor > 1 && o.bucketFactor < Infinity)) {
-    throw new Error(`native bucketFactor of ${metric} must be a number > 1, got ${o.bucketFactor}`);
-  }
+  const check = (ok: boolean, what: string, value: unknown) => {
+    if (!ok) throw new Error(`Invalid native ${what} ${String(value)} for histogram ${metric}`);
+  };
+  check(typeof o === "object" && o !== null, "option", o);
+  const { bucketFactor: factor, zeroThreshold = DEFAULT_ZERO_THRESHOLD } = o;
+  const { maxBuckets = DEFAULT_NATIVE_MAX_BUCKETS } = o;
+  check(factor === undefined || o.schema === undefined, "schema (or bucketFactor)", o.schema);
+  check(factor === undefined || (factor > 1 && factor < Infinity), "bucketFactor", factor);
   const schema =
-    o.bucketFactor !== undefined
-      ? schemaOfFactor(o.bucketFactor)
-      : (o.schema ?? DEFAULT_NATIVE_SCHEMA);
-  if (!Number.isInteger(schema) || schema < MIN_SCHEMA || schema > MAX_SCHEMA) {
-    throw new Error(`native schema of ${metric} must be an integer in -4..8, got ${schema}`);
-  }
-  const zeroThreshold = o.zeroThreshold ?? DEFAULT_ZERO_THRESHOLD;
-  if (!(zeroThreshold >= 0 && zeroThreshold < Infinity)) {
-    throw new Error(`native zeroThreshold of ${metric} must be a finite number >= 0`);
-  }
-  const maxBuckets = o.maxBuckets ?? DEFAULT_NATIVE_MAX_BUCKETS;
-  if (!Number.isInteger(maxBuckets) || maxBuckets < 1) {
-    throw new Error(`native maxBuckets of ${metric} must be a positive integer, got ${maxBuckets}`);
-  }
+    factor === undefined ? (o.schema ?? DEFAULT_NATIVE_SCHEMA) : schemaOfFactor(factor);
+  check(Number.isInteger(schema) && schema >= MIN_SCHEMA && schema <= MAX_SCHEMA, "schema", schema);
+  check(zeroThreshold >= 0 && zeroThreshold < Infinity, "zeroThreshold", zeroThreshold);
+  check(Number.isInteger(maxBuckets) && maxBuckets >= 1, "maxBuckets", maxBuckets);
   return { schema, zeroThreshold, maxBuckets };
 }

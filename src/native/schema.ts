@@ -59,40 +59,85 @@ export function frexp(x: number): [fraction: number, exponent: number] {
   return [f64[0]!, exp];
 }
 
+/** What bucketIndex needs for one schema > 0: the fraction bounds and a lookup by mantissa. */
+export interface SchemaTables {
+  /** 2^schema: buckets per octave. */
+  perOctave: number;
+  /** The mantissa bits of each fraction bound (they share one exponent): high 20, low 32. */
+  high: Uint32Array;
+  low: Uint32Array;
+  /**
+   * For each value of the top schema+1 bits of the mantissa, the first bound at or above the
+   * smallest fraction with those bits. A slot is narrower than any bucket, so the bucket of a
+   * fraction is that bound or the next one: one comparison instead of a binary search.
+   */
+  slots: Uint16Array;
+  /** Right shift of the high mantissa bits that leaves those top bits. */
+  shift: number;
+}
+
+const schemaTables: SchemaTables[] = [];
+
+export function tablesOf(schema: number): SchemaTables {
+  let t = schemaTables[schema];
+  if (!t) {
+    const bounds = fractions(schema);
+    const bits = Math.max(schema, 0) + 1;
+    const slots = new Uint16Array(1 << bits);
+    let j = 0;
+    for (let slot = 0; slot < slots.length; slot++) {
+      const low = 0.5 + slot * 2 ** (-1 - bits);
+      while (j < bounds.length && bounds[j]! < low) j++;
+      slots[slot] = j;
+    }
+    const high = new Uint32Array(bounds.length);
+    const low = new Uint32Array(bounds.length);
+    for (let k = 0; k < bounds.length; k++) {
+      f64[0] = bounds[k]!;
+      high[k] = u32[HI]! & 0xfffff;
+      low[k] = u32[LO]!;
+    }
+    t = { perOctave: bounds.length, high, low, slots, shift: 20 - bits };
+    schemaTables[schema] = t;
+  }
+  return t;
+}
+
 /**
- * Bucket index of a magnitude (> 0, finite or +Infinity) at `schema`; `bounds` is
- * fractions(schema) (passed in: this runs on the hot path). +Infinity goes one past the bucket
- * of the largest finite double, as client_golang puts it.
+ * Bucket index of a magnitude (> 0, finite or +Infinity) at `schema`; `tables` is
+ * tablesOf(schema) (passed in: this runs on the hot path). The result is client_golang's:
+ * the first fraction bound ≥ the value's frexp fraction, plus 2^schema per octave; +Infinity
+ * goes one past the bucket of the largest finite double. Fractions are compared by their
+ * mantissa bits, which order them as the numbers do.
  */
 export function bucketIndex(
   magnitude: number,
   schema: number,
-  bounds: Float64Array = fractions(schema),
+  tables: SchemaTables = tablesOf(schema),
 ): number {
   f64[0] = magnitude;
   let hi = u32[HI]!;
   let exp = (hi >>> 20) - 1022;
-  if (exp === 1025) return bucketIndex(Number.MAX_VALUE, schema, bounds) + 1;
+  if (exp === 1025) return bucketIndex(Number.MAX_VALUE, schema, tables) + 1;
   if (exp === -1022) {
     f64[0] = magnitude * TWO_64;
     hi = u32[HI]!;
     exp = (hi >>> 20) - 1022 - 64;
   }
+  const high = hi & 0xfffff;
+  const low = u32[LO]!;
   if (schema > 0) {
-    u32[HI] = (hi & 0xfffff) | 0x3fe00000;
-    const frac = f64[0]!;
-    // The first bound ≥ frac (client_golang's sort.SearchFloat64s).
-    let low = 0;
-    let high = bounds.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (bounds[mid]! < frac) low = mid + 1;
-      else high = mid;
+    let j = tables.slots[high >>> tables.shift]!;
+    if (
+      j < tables.perOctave &&
+      (tables.high[j]! < high || (tables.high[j] === high && tables.low[j]! < low))
+    ) {
+      j++;
     }
-    return low + (exp - 1) * bounds.length;
+    return j + (exp - 1) * tables.perOctave;
   }
   // A power of two (fraction exactly 0.5) is the upper bound of the bucket below.
-  const key = (hi & 0xfffff) === 0 && u32[LO] === 0 ? exp - 1 : exp;
+  const key = high === 0 && low === 0 ? exp - 1 : exp;
   return (key + (1 << -schema) - 1) >> -schema;
 }
 

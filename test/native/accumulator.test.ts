@@ -8,7 +8,6 @@ import {
   bucketIndex,
   DEFAULT_ZERO_THRESHOLD,
   decodePacked,
-  formatG17,
   MIN_SCHEMA,
   NativeAccumulator,
 } from "../../src/native/index.ts";
@@ -121,7 +120,7 @@ describe("NativeAccumulator", () => {
       ...want.positive.map(([i, n]) => `p${i}:${n}`),
       ...want.negative.map(([i, n]) => `n${i}:${n}`),
     ];
-    expect(packed).toBe(`3 0.001 3 8 ${formatG17(sum)} ${tokens.join(" ")}`);
+    expect(packed).toBe(`3 0.001 3 8 ${sum} ${tokens.join(" ")}`);
   });
 
   it("stays bounded when values spread over the whole double range", () => {

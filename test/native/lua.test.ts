@@ -5,12 +5,15 @@ import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
+  bucketIndex,
   DEFAULT_ZERO_THRESHOLD,
+  decodePacked,
   encodePacked,
   formatG17,
   fractions,
   mergePacked,
   NATIVE_LUA,
+  NativeAccumulator,
   type NativeHistogram,
 } from "../../src/native/index.ts";
 
@@ -23,6 +26,13 @@ if ARGV[1] == '1' then old = ARGV[2] end
 local merged, err = native_merge(old, ARGV[3], tonumber(ARGV[4]))
 if not merged then return { 0, err } end
 return { 1, merged }`;
+
+/** How a flush script would use it on one hash field: read, merge, refuse or write. */
+const FIELD_SCRIPT = `${NATIVE_LUA}
+local merged, err = native_merge(redis.call('HGET', KEYS[1], ARGV[1]), ARGV[2], tonumber(ARGV[3]))
+if not merged then return redis.error_reply(err) end
+redis.call('HSET', KEYS[1], ARGV[1], merged)
+return merged`;
 
 const FORMAT_SCRIPT = `local out = {}
 for i = 1, #ARGV do out[i] = string.format('%.17g', tonumber(ARGV[i])) end
@@ -213,6 +223,15 @@ describe("NATIVE_LUA in redis-server", () => {
         expect(await luaMerge(old, delta, 10)).toEqual(ts);
       }
     }
+    // Unusual but valid spellings read the same on both sides.
+    for (const [old, delta] of [
+      ["08 -0 00 0 -0 p-0:1", "8 0 0 0 -0"],
+      [undefined, "-0 1e-3 0 0 -0.0 n-0:02"],
+    ] as const) {
+      const ts = tsMerge(old, delta, 10);
+      expect(ts).toHaveProperty("ok");
+      expect(await luaMerge(old, delta, 10)).toEqual(ts);
+    }
     const overflow = tsMerge("3 0 0 1 1e308", "3 0 0 1 1e308", 10);
     expect(overflow).toEqual({ error: "bad native histogram: sum not finite" });
     expect(await luaMerge("3 0 0 1 1e308", "3 0 0 1 1e308", 10)).toEqual(overflow);
@@ -232,5 +251,42 @@ describe("NATIVE_LUA in redis-server", () => {
     const wide = "3 0 0 5 10 p0:1 p8:1 p16:1 p24:1 p32:1";
     expect(mergePacked(undefined, wide, 2)).toBe("-2 0 0 5 10 p0:1 p1:4");
     expect(await luaMerge(undefined, wide, 2)).toEqual({ ok: "-2 0 0 5 10 p0:1 p1:4" });
+  });
+
+  it("merges instances' flushes into one field of a hash, and refuses a bad delta unwritten", async () => {
+    const key = `{t}:native:${Date.now()}`;
+    const field = '["GET","/users/:id"]';
+    const instances: [number, number[]][] = [
+      [5, [0.012, 0.013, 0.2, 1.5, 0]],
+      [3, [0.012, 0.9, 30]],
+      [5, [0.0125, 7]],
+    ];
+    let last = "";
+    for (const [schema, values] of instances) {
+      const acc = new NativeAccumulator(schema, DEFAULT_ZERO_THRESHOLD, 160);
+      for (const v of values) acc.observe(v);
+      last = (await redis.eval(FIELD_SCRIPT, 1, key, field, acc.encode(1), "160")) as string;
+    }
+    expect(await redis.hget(key, field)).toBe(last);
+    const all = instances.flatMap(([, values]) => values);
+    const buckets = new Map<number, number>();
+    for (const v of all.filter((v) => v > 0)) {
+      const i = bucketIndex(v, 3);
+      buckets.set(i, (buckets.get(i) ?? 0) + 1);
+    }
+    expect(decodePacked(last)).toEqual({
+      schema: 3,
+      zeroThreshold: DEFAULT_ZERO_THRESHOLD,
+      zeroCount: 1,
+      count: all.length,
+      sum: 3,
+      positive: [...buckets].sort((a, b) => a[0] - b[0]),
+      negative: [],
+    });
+    await expect(redis.eval(FIELD_SCRIPT, 1, key, field, "3 0 0 1 nan", "160")).rejects.toThrow(
+      'bad native histogram: sum "nan"',
+    );
+    expect(await redis.hget(key, field)).toBe(last);
+    await redis.del(key);
   });
 });

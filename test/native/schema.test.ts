@@ -97,6 +97,35 @@ describe("bucketIndex", () => {
     );
   });
 
+  it("is exact at and around every boundary of every schema", () => {
+    const f64 = new Float64Array(1);
+    const bits = new BigInt64Array(f64.buffer);
+    const step = (x: number, ulps: number) => {
+      f64[0] = x;
+      bits[0]! += BigInt(ulps);
+      return f64[0]!;
+    };
+    for (let s = 1; s <= MAX_SCHEMA; s++) {
+      const n = 2 ** s;
+      // Octaves by binary exponent: subnormal (bounds rounded there), ordinary and huge ones.
+      for (const octave of [-1074, -1060, -1023, -3, 0, 5, 1022]) {
+        for (let j = 0; j < n; j++) {
+          const bound = upperBound(octave * n + j, s);
+          if (!(bound > 0 && bound < Number.POSITIVE_INFINITY)) continue;
+          const around = [step(bound, -2), step(bound, -1), bound, step(bound, 1)];
+          for (const v of around.filter((x) => x > 0)) {
+            const i = bucketIndex(v, s);
+            expect(compareUpper(i, s, v)).toBeGreaterThanOrEqual(0);
+            expect(compareUpper(i - 1, s, v)).toBeLessThan(0);
+          }
+          if (compareUpper(octave * n + j, s, bound) === 0) {
+            expect(bucketIndex(bound, s)).toBe(octave * n + j);
+          }
+        }
+      }
+    }
+  });
+
   it("agrees with ceil(log2(v)·2^schema) away from boundaries", () => {
     fc.assert(
       fc.property(fc.double({ min: 1e-12, max: 1e12, noNaN: true }), (v) => {
