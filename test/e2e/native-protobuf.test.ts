@@ -7,7 +7,13 @@ import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prefersProtobuf } from "../../src/exposition/accept-protobuf.ts";
 import { encodeProtobuf, PROTOBUF_CONTENT_TYPE } from "../../src/exposition/protobuf.ts";
-import { DEFAULT_ZERO_THRESHOLD, upperBound } from "../../src/native/index.ts";
+import {
+  DEFAULT_ZERO_THRESHOLD,
+  decodePacked,
+  mergePacked,
+  NativeAccumulator,
+  upperBound,
+} from "../../src/native/index.ts";
 import type { MetricFamily, NativeBuckets } from "../../src/types.ts";
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
 import { type PrometheusServer, prometheusBinary, startPrometheus } from "./prometheus-server.ts";
@@ -25,7 +31,34 @@ const native: NativeBuckets = {
 };
 const NATIVE_COUNT = (256 * 257) / 2 + 5 + 2 + 3;
 
+// Observations of two instances (schemas 5 and 3), merged as Redis would merge them (merge.ts
+// is held to the Lua in test/native/lua.test.ts), read back and exposed.
+const observed: number[] = [];
+let stored: string | undefined;
+for (const [k, schema] of [5, 3].entries()) {
+  const acc = new NativeAccumulator(schema, DEFAULT_ZERO_THRESHOLD, 160);
+  let sum = 0;
+  for (let i = 0; i < 500; i++) {
+    const v = 10 ** (((i * 7919 + k * 104729) % 1000) / 250 - 3); // 1 ms … 10 s, log-uniform
+    acc.observe(v);
+    observed.push(v);
+    sum += v;
+  }
+  stored = mergePacked(stored, acc.encode(sum), 160);
+}
+const merged = decodePacked(stored!);
+
 const families: MetricFamily[] = [
+  {
+    name: "observed_seconds",
+    help: "Merged from two instances",
+    type: "histogram",
+    labelNames: [],
+    samples: [
+      { suffix: "_sum", values: [], value: merged.sum },
+      { suffix: "_count", values: [], value: merged.count, native: merged },
+    ],
+  },
   {
     name: "native_test_seconds",
     help: "A native histogram",
@@ -146,6 +179,22 @@ describe.skipIf(!prometheusBinary())("Prometheus 2.42 scraping the protobuf expo
     expect(buckets.slice(3)).toEqual(
       positive.map(([i, n]) => [0, upperBound(i - 1, 8), upperBound(i, 8), n]),
     );
+    // 2.42 keeps only the native part of a histogram that has one: no classic series.
+    expect(await prom!.query("native_test_seconds_bucket")).toEqual([]);
+    expect(await prom!.query("native_test_seconds_count")).toEqual([]);
+  }, 40_000);
+
+  it("answers histogram_quantile over merged instances within the schema's relative error", async () => {
+    expect(merged.schema).toBeLessThanOrEqual(3);
+    const sorted = [...observed].sort((a, b) => a - b);
+    const error = 2 ** (2 ** -merged.schema) - 1; // a bucket's width relative to its bounds
+    for (const q of [0.5, 0.9, 0.99]) {
+      const [r] = await eventually(() => prom!.query(`histogram_quantile(${q}, observed_seconds)`));
+      const exact = sorted[Math.ceil(q * sorted.length) - 1]!;
+      expect(Math.abs(Number(r!.value[1]) - exact) / exact).toBeLessThanOrEqual(error);
+    }
+    const [count] = await eventually(() => prom!.query("histogram_count(observed_seconds)"));
+    expect(Number(count!.value[1])).toBe(1000);
   }, 40_000);
 
   it("ingests counters, gauges, summaries and classic histograms with the values encoded", async () => {
