@@ -15,6 +15,23 @@ export interface Sample {
   /** A label the metric type adds itself: le, quantile, instance_id. */
   extra?: readonly [name: string, value: string];
   value: number;
+  /** On a histogram's `_count` sample: the series' native buckets (protobuf exposition only). */
+  native?: NativeBuckets;
+}
+
+/**
+ * The native (exponential) buckets of one histogram series, as Prometheus defines them: at
+ * `schema` (−4..8) bucket i holds magnitudes in (2^((i−1)·2^−schema), 2^(i·2^−schema)]; values
+ * with |v| ≤ zeroThreshold are counted in zeroCount. Count and sum are the series' _count/_sum.
+ */
+export interface NativeBuckets {
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  /** Non-empty buckets of positive values as [index, count], by ascending index. */
+  positive: readonly (readonly [index: number, count: number])[];
+  /** The same for negative values (bucket i holds −upper…−lower). */
+  negative: readonly (readonly [index: number, count: number])[];
 }
 
 export interface MetricFamily {

@@ -11,9 +11,21 @@ export interface PrometheusServer {
   url: string;
   /** Instant query; returns the result vector. */
   query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  /** Instant query whose samples are native histograms. */
+  queryHistograms(
+    promql: string,
+  ): Promise<{ metric: Record<string, string>; histogram: [number, NativeHistogramJSON] }[]>;
   /** The scrape targets' health as Prometheus sees it. */
   targets(): Promise<{ health: string; lastError: string; scrapeUrl: string }[]>;
   stop(): Promise<void>;
+}
+
+/** A native histogram as Prometheus' HTTP API returns it. */
+export interface NativeHistogramJSON {
+  count: string;
+  sum: string;
+  /** [boundary rule (0: (l, u], 1: [l, u), 3: [l, u]), lower, upper, count] */
+  buckets?: [number, string, string, string][];
 }
 
 export const PROMETHEUS_INSTALL_HINT =
@@ -29,6 +41,8 @@ export async function startPrometheus(opts: {
   scrapeInterval?: string;
   jobName?: string;
   bearerToken?: string;
+  /** Extra command-line flags, e.g. --enable-feature=native-histograms. */
+  flags?: string[];
 }): Promise<PrometheusServer> {
   const binary = prometheusBinary();
   if (!binary) throw new Error(PROMETHEUS_INSTALL_HINT);
@@ -60,6 +74,7 @@ ${auth}    static_configs:
       `--storage.tsdb.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,
       "--log.level=warn",
+      ...(opts.flags ?? []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -104,6 +119,12 @@ ${auth}    static_configs:
     async query(promql) {
       const data = await api<{
         result: { metric: Record<string, string>; value: [number, string] }[];
+      }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+      return data.result;
+    },
+    async queryHistograms(promql) {
+      const data = await api<{
+        result: { metric: Record<string, string>; histogram: [number, NativeHistogramJSON] }[];
       }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
       return data.result;
     },

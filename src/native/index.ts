@@ -1,0 +1,15 @@
+// Prometheus native histograms whose buckets merge across every instance: the schema mapping,
+// the hot-path accumulator, the packed per-series encoding and its merge in Redis (Lua).
+export { NativeAccumulator } from "./accumulator.ts";
+export { formatG17 } from "./format-g17.ts";
+export { NATIVE_LUA } from "./lua.ts";
+export { mergePacked } from "./merge.ts";
+export {
+  DEFAULT_NATIVE_MAX_BUCKETS,
+  DEFAULT_NATIVE_SCHEMA,
+  type NativeConfig,
+  type NativeHistogramOptions,
+  resolveNativeOptions,
+} from "./options.ts";
+export { decodePacked, encodePacked, type NativeHistogram } from "./packed.ts";
+export * from "./schema.ts";
