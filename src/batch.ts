@@ -21,6 +21,11 @@ export interface BatchWriter {
     counts: readonly number[],
     updates: number,
   ): void;
+  /**
+   * Merges a native histogram delta (native/packed.ts) into a histogram series' global native
+   * buckets; Redis keeps at most `maxBuckets` of them, lowering the schema past that.
+   */
+  native(name: string, key: string, maxBuckets: number, packed: string, updates: number): void;
   /** Adds to a summary series' global count and sum. */
   summary(name: string, key: string, count: number, sum: number, updates: number): void;
   /**

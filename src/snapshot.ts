@@ -21,6 +21,8 @@ export interface Snapshot {
   readonly now: number;
   counter(name: string): ReadonlyMap<string, number>;
   histogram(name: string): readonly HistogramSeries[];
+  /** Native buckets of each histogram series, packed (native/packed.ts). */
+  native(name: string): ReadonlyMap<string, string>;
   summary(name: string): ReadonlyMap<string, { count: number; sum: number }>;
   /** Sketch tokens of every live time slice of each summary series. */
   sketches(name: string): ReadonlyMap<string, readonly string[]>;

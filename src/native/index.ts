@@ -2,7 +2,6 @@
 // the hot-path accumulator, the packed per-series encoding and its merge in Redis (Lua).
 export { NativeAccumulator } from "./accumulator.ts";
 export { formatG17 } from "./format-g17.ts";
-export { NATIVE_LUA } from "./lua.ts";
 export { mergePacked } from "./merge.ts";
 export {
   DEFAULT_NATIVE_MAX_BUCKETS,

@@ -4,5 +4,4 @@ export { SketchAccumulator } from "./accumulator.ts";
 export { collapseLowest, DEFAULT_BUCKET_CAP } from "./collapse.ts";
 export { SketchCounts } from "./counts.ts";
 export * from "./fields.ts";
-export { SKETCH_LUA } from "./lua.ts";
 export { DEFAULT_RELATIVE_ACCURACY, LogMapping } from "./mapping.ts";

@@ -10,6 +10,7 @@ export class DecodedSnapshot implements Snapshot {
   readonly now: number;
   private readonly counters = new Map<string, Map<string, number>>();
   private readonly histograms = new Map<string, HistogramSeries[]>();
+  private readonly natives = new Map<string, Map<string, string>>();
   private readonly summaries = new Map<string, Map<string, { count: number; sum: number }>>();
   private readonly slices = new Map<string, Map<string, string[]>>();
   private readonly gauges = new Map<string, GaugeInstance[]>();
@@ -50,6 +51,9 @@ export class DecodedSnapshot implements Snapshot {
         case 0x48: // H<name>#<layout>
           layouts.set(field.slice(1), numbers(value));
           break;
+        case 0x6e: // n<name><key>
+          this.addNative(field, value);
+          break;
         case 0x73: // s<name><key>
           this.addSummary(field, value);
           break;
@@ -80,6 +84,10 @@ export class DecodedSnapshot implements Snapshot {
     return this.histograms.get(name) ?? NONE;
   }
 
+  native(name: string): ReadonlyMap<string, string> {
+    return this.natives.get(name) ?? EMPTY;
+  }
+
   summary(name: string): ReadonlyMap<string, { count: number; sum: number }> {
     return this.summaries.get(name) ?? EMPTY;
   }
@@ -96,6 +104,11 @@ export class DecodedSnapshot implements Snapshot {
     const cut = field.indexOf("[");
     if (cut < 0) return;
     inner(this.counters, field.slice(1, cut)).set(field.slice(cut), Number(value));
+  }
+
+  private addNative(field: string, value: string): void {
+    const cut = field.indexOf("[");
+    if (cut > 0) inner(this.natives, field.slice(1, cut)).set(field.slice(cut), value);
   }
 
   private addSummary(field: string, value: string): void {

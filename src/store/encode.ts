@@ -64,6 +64,11 @@ export class BatchEncoder implements BatchWriter {
     this.op(op, updates, field);
   }
 
+  native(name: string, key: string, maxBuckets: number, packed: string, updates: number): void {
+    const field = `n${name}${key}`;
+    this.op(["n", field, num(maxBuckets), packed], updates, field);
+  }
+
   summary(name: string, key: string, count: number, sum: number, updates: number): void {
     this.add(`s${name}${key}`, `${num(count)} ${num(sum)}`, updates);
   }
@@ -87,8 +92,10 @@ export class BatchEncoder implements BatchWriter {
     key: string,
   ): void {
     if (type === "counter") this.op(["d", `c${name}${key}`], 0);
-    else if (type === "histogram") this.op(["d", `h${name}#${layoutOf(bounds ?? [])}${key}`], 0);
-    else {
+    else if (type === "histogram") {
+      this.op(["d", `h${name}#${layoutOf(bounds ?? [])}${key}`], 0);
+      this.op(["d", `n${name}${key}`], 0);
+    } else {
       this.op(["d", `s${name}${key}`], 0);
       this.op(["R", `q${name}${key}#`], 0);
     }
@@ -99,6 +106,7 @@ export class BatchEncoder implements BatchWriter {
     else if (type === "histogram") {
       this.op(["r", `h${name}#`], 0);
       this.op(["r", `H${name}#`], 0);
+      this.op(["r", `n${name}[`], 0);
     } else {
       this.op(["r", `s${name}[`], 0);
       this.op(["R", `q${name}[`], 0);

@@ -12,10 +12,10 @@ import {
   formatG17,
   fractions,
   mergePacked,
-  NATIVE_LUA,
   NativeAccumulator,
   type NativeHistogram,
 } from "../../src/native/index.ts";
+import { NATIVE_LUA } from "../../src/store/lua.generated.ts";
 
 const SEED = 20261203;
 

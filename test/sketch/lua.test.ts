@@ -10,11 +10,11 @@ import {
   NEGATIVE_FLOOR_TOKEN,
   NEGATIVE_PREFIX,
   POSITIVE_FLOOR_TOKEN,
-  SKETCH_LUA,
   SketchAccumulator,
   SketchCounts,
   ZERO_TOKEN,
 } from "../../src/sketch/index.ts";
+import { SKETCH_LUA } from "../../src/store/lua.generated.ts";
 import { type RedisServer, startRedisServer } from "../../tools/local-upstash/redis-server.ts";
 import { exactQuantile, mulberry32, relativeError } from "./prng.ts";
 

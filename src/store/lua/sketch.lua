@@ -1,17 +1,15 @@
-// The Redis side of a sketch, as Lua for the write script: merges one flush's bucket deltas into
-// the sketch stored in one hash field, and keeps each side within the bucket cap, so memory is
-// bounded in Redis itself whatever every instance sends. Same rule as collapseLowest
-// (collapse.ts); test/sketch/lua.test.ts runs both on the same input and compares.
-//
-//   sketch_merge(old, delta, cap) -> merged tokens, or nil when a token is malformed
-//     old, delta: tokens of fields.ts ("i:c", "ni:c", "z:c", floors "fp:i"/"fn:i"); old may be
-//     nil. A delta bucket below a side's floor (set by an earlier collapse) is counted in the
-//     floor bucket. Past `cap` buckets on a side, the lowest ones are folded into the lowest
-//     bucket kept, which becomes the side's floor. Output is sorted, so equal sketches are
-//     equal strings.
-// Pure string and table code (Lua 5.1): the cost is one pass over the field, no Redis command.
-
-export const SKETCH_LUA = `
+-- The Redis side of a sketch, as Lua for the write script: merges one flush's bucket deltas into
+-- the sketch stored in one hash field, and keeps each side within the bucket cap, so memory is
+-- bounded in Redis itself whatever every instance sends. Same rule as collapseLowest
+-- (collapse.ts); test/sketch/lua.test.ts runs both on the same input and compares.
+--
+--   sketch_merge(old, delta, cap) -> merged tokens, or nil when a token is malformed
+--     old, delta: tokens of fields.ts ("i:c", "ni:c", "z:c", floors "fp:i"/"fn:i"); old may be
+--     nil. A delta bucket below a side's floor (set by an earlier collapse) is counted in the
+--     floor bucket. Past `cap` buckets on a side, the lowest ones are folded into the lowest
+--     bucket kept, which becomes the side's floor. Output is sorted, so equal sketches are
+--     equal strings.
+-- Pure string and table code (Lua 5.1): the cost is one pass over the field, no Redis command.
 local function sketch_merge(old, delta, cap)
   local sides, floor, zero = { p = {}, n = {} }, {}, 0
   local function parse(s, clamp)
@@ -57,4 +55,3 @@ local function sketch_merge(old, delta, cap)
   end
   return table.concat(out, ' ')
 end
-`;

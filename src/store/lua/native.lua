@@ -1,19 +1,17 @@
-// The Redis side of native histograms, as Lua to paste into the flush script (Redis 7.0,
-// Lua 5.1; pure string and table code, no redis.call). It merges one flush's packed delta
-// (packed.ts) into the packed value of a hash field by the rule of mergePacked, so every
-// instance adds into one global histogram and Redis keeps it within max_buckets.
-// test/native/lua.test.ts runs both on the same inputs and expects identical strings.
-//
-//   local merged, err = native_merge(old, delta, max_buckets)
-//     old: the field's current value, or nil/false when the field does not exist.
-//     delta: the packed delta. max_buckets: the histogram's bucket cap (a number).
-//     Returns the merged packed string, or nil and "bad native histogram: …" when either input
-//     is malformed, the sum is not finite or a count passes 2^53: refuse the field then,
-//     before any write.
-//
-// Cost: parses both strings and rewrites the result, O(buckets) (a sort per side).
-
-export const NATIVE_LUA = `
+-- The Redis side of native histograms, as Lua to paste into the flush script (Redis 7.0,
+-- Lua 5.1; pure string and table code, no redis.call). It merges one flush's packed delta
+-- (packed.ts) into the packed value of a hash field by the rule of mergePacked, so every
+-- instance adds into one global histogram and Redis keeps it within max_buckets.
+-- test/native/lua.test.ts runs both on the same inputs and expects identical strings.
+--
+--   local merged, err = native_merge(old, delta, max_buckets)
+--     old: the field's current value, or nil/false when the field does not exist.
+--     delta: the packed delta. max_buckets: the histogram's bucket cap (a number).
+--     Returns the merged packed string, or nil and "bad native histogram: …" when either input
+--     is malformed, the sum is not finite or a count passes 2^53: refuse the field then,
+--     before any write.
+--
+-- Cost: parses both strings and rewrites the result, O(buckets) (a sort per side).
 local native_fractions
 local function native_fraction(schema, j)
   if not native_fractions then
@@ -110,4 +108,3 @@ local function native_merge(old, delta, max_buckets)
   end
   return table.concat(out)
 end
-`;
