@@ -1,9 +1,8 @@
-// prom-client's custom-metric protocol: any object with a name, help, type and a get() that
-// returns { values: [{ value, labels, metricName? }] } may be registered. Its values are not
-// stored anywhere: the instance that serves a scrape calls get() and renders what it returns,
-// as prom-client does.
+// prom-client's custom-metric protocol: any object with a get() that returns { name, help,
+// type, values: [{ value, labels, metricName? }] } may be registered (under its `name`). Its
+// values are not stored anywhere: the instance that serves a scrape calls get() and renders
+// what it returns, as prom-client does — names and all, unchecked.
 import type { MetricFamily, Sample } from "./types.ts";
-import { validateMetricName } from "./validation.ts";
 
 export interface CustomMetricValue {
   value: number;
@@ -20,9 +19,9 @@ export interface CustomMetricData {
 }
 
 export interface CustomMetric {
-  name: string;
-  help: string;
-  type: string;
+  name?: string;
+  help?: string;
+  type?: string;
   aggregator?: string;
   get(): CustomMetricData | Promise<CustomMetricData>;
   reset?(): void;
@@ -30,19 +29,12 @@ export interface CustomMetric {
 
 /** True for an object that follows the protocol (checked before it is registered). */
 export function isCustomMetric(m: unknown): m is CustomMetric {
-  if (typeof m !== "object" || m === null) return false;
-  const { name, get } = m as Partial<CustomMetric>;
-  return typeof get === "function" && typeof name === "string";
-}
-
-/** Throws when `m` cannot be registered as a custom metric. */
-export function checkCustomMetric(m: CustomMetric): void {
-  if (!validateMetricName(m.name)) throw new Error("Invalid metric name");
+  return typeof m === "object" && m !== null && typeof (m as CustomMetric).get === "function";
 }
 
 /** What get() returned, as a family to render (labels in the order the values give them). */
 export function customFamily(m: CustomMetric, data: CustomMetricData): MetricFamily {
-  const name = data.name ?? m.name;
+  const name = String(data.name ?? m.name);
   const values = data.values ?? [];
   const labelNames: string[] = [];
   for (const v of values) {

@@ -2,7 +2,6 @@ import type { Drainable } from "./batch.ts";
 import {
   type CustomMetric,
   type CustomMetricData,
-  checkCustomMetric,
   customFamily,
   isCustomMetric,
 } from "./custom-metric.ts";
@@ -26,6 +25,7 @@ import { SeriesLimits } from "./limits.ts";
 import { Metric, type MetricHome } from "./metrics/metric.ts";
 import { LocalData, OverlaySnapshot } from "./overlay.ts";
 import type { Snapshot } from "./snapshot.ts";
+import { DecodedSnapshot } from "./store/decode.ts";
 import { drainAll } from "./store/encode.ts";
 import { RedisStore } from "./store/redis-store.ts";
 import type { MetricFamily, RedisClient } from "./types.ts";
@@ -151,29 +151,31 @@ export class Registry implements MetricHome {
   }
 
   /**
-   * Takes one of our metrics, or a custom metric (prom-client's protocol: an object with name,
-   * help, type and get(), rendered at scrape time by the instance serving the scrape). Every
-   * check runs before anything changes: a refused metric leaves the registry as it was.
+   * Takes one of our metrics, or a custom metric (prom-client's protocol: an object with get(),
+   * rendered at scrape time by the instance serving the scrape). Every check runs before
+   * anything changes: a refused metric leaves the registry as it was.
    */
   registerMetric(metric: RegisteredMetric): void {
     this.checkRegistration(metric);
-    if (this.metricsByName.get(metric.name) === metric) return;
-    this.metricsByName.set(metric.name, metric);
+    const name = nameOf(metric);
+    if (this.metricsByName.get(name) === metric) return;
+    this.metricsByName.set(name, metric);
     if (metric instanceof Metric) metric.attach(this, this.limits);
   }
 
   /** Throws what registerMetric would throw for `metric`, changing nothing. */
   checkRegistration(metric: unknown): asserts metric is RegisteredMetric {
     checkRegistrable(metric);
-    if (this.self !== undefined && metric.name.startsWith(SELF_METRIC_PREFIX)) {
+    const name = nameOf(metric);
+    if (this.self !== undefined && name.startsWith(SELF_METRIC_PREFIX)) {
       throw new Error(
         `Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
-          `self-metrics (${metric.name}); pass selfMetrics: false to use them yourself`,
+          `self-metrics (${name}); pass selfMetrics: false to use them yourself`,
       );
     }
-    const existing = this.metricsByName.get(metric.name);
+    const existing = this.metricsByName.get(name);
     if (existing !== undefined && existing !== metric) {
-      throw new Error(`A metric with the name ${metric.name} has already been registered.`);
+      throw new Error(`A metric with the name ${name} has already been registered.`);
     }
   }
 
@@ -307,16 +309,10 @@ export class Registry implements MetricHome {
   async getMetricsAsJSON(): Promise<MetricJSON[]> {
     const defaults = Object.entries(this.defaultLabels);
     return (await this.collect()).map(({ metric, family, custom }) => {
-      const json: MetricJSON =
+      // A custom metric's get() output goes out as it is, as in prom-client.
+      const json =
         custom !== undefined
-          ? {
-              ...custom,
-              name: custom.name ?? family.name,
-              help: custom.help ?? family.help,
-              type: custom.type ?? family.type,
-              aggregator: custom.aggregator ?? metric.aggregator ?? "sum",
-              values: (custom.values ?? []).map((v) => ({ ...v, labels: { ...v.labels } })),
-            }
+          ? ({ ...custom, values: custom.values?.map((v) => ({ ...v })) } as MetricJSON)
           : metricObject(family, metric instanceof Metric ? metric.aggregator : "sum");
       // prom-client adds default labels to values that lack them (or have them empty).
       for (const v of json.values ?? []) {
@@ -339,14 +335,16 @@ export class Registry implements MetricHome {
    * is shown on top of what was read (overlay.ts).
    */
   private async collect(only?: readonly RegisteredMetric[]): Promise<Collected[]> {
-    if (this.store === undefined) {
+    const metrics = only ?? this.getMetricsAsArray();
+    // Custom metrics alone need no Redis (their values come from get()).
+    const store = metrics.some((m) => m instanceof Metric) ? this.store : (this.store ?? NO_STORE);
+    if (store === undefined) {
       throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
     }
-    const metrics = only ?? this.getMetricsAsArray();
     const collecting = metrics.filter((m): m is Metric => m instanceof Metric && m.hasCollect);
     const [stored, customs] = await withTimeout(
       Promise.all([
-        this.store.read(),
+        store.read(),
         Promise.all(metrics.map((m) => (m instanceof Metric ? undefined : m.get()))),
         Promise.all(collecting.map((m) => m.runCollect())),
       ]),
@@ -376,6 +374,9 @@ export class Registry implements MetricHome {
   }
 }
 
+/** What a registry without Redis reads: nothing (it holds custom metrics only). */
+const NO_STORE = { read: async (): Promise<Snapshot> => new DecodedSnapshot("#0") };
+
 interface Collected {
   metric: RegisteredMetric;
   family: MetricFamily;
@@ -389,16 +390,18 @@ function isContentType(type: unknown): type is RegistryContentType {
   return type === PROMETHEUS_CONTENT_TYPE || type === OPENMETRICS_CONTENT_TYPE;
 }
 
-/** Ours, or a custom metric with a valid name; anything else is refused before registration. */
+/** The name a metric is registered under (prom-client keys custom metrics by `name` too). */
+function nameOf(metric: RegisteredMetric): string {
+  return String(metric.name);
+}
+
+/** Ours, or a custom metric (anything with get()); anything else is refused before registration. */
 function checkRegistrable(metric: unknown): asserts metric is RegisteredMetric {
-  if (metric instanceof Metric) return;
-  if (!isCustomMetric(metric)) {
-    throw new TypeError(
-      "registerMetric expects a metric of prometheus-upstash, or an object with a name and a " +
-        "get() method (prom-client's custom metrics)",
-    );
-  }
-  checkCustomMetric(metric);
+  if (metric instanceof Metric || isCustomMetric(metric)) return;
+  throw new TypeError(
+    "registerMetric expects a metric of prometheus-upstash, or an object with a get() method " +
+      "(prom-client's custom metrics)",
+  );
 }
 
 function randomId(size: number): string {

@@ -130,37 +130,36 @@ export function validatePositiveInteger(metric: string, what: string, v: unknown
 
 /**
  * A value as Node's util.format prints a lone argument (prom-client's messages use it): strings
- * as they are, other primitives as JS writes them, plain objects and arrays of primitives as
- * util.inspect does on one line. Without node:util, which src/ may not import.
+ * as they are, other primitives as JS writes them, objects and arrays as util.inspect does on
+ * one line (nested two levels deep). Without node:util, which src/ may not import.
  */
-export function formatArgument(value: unknown, nested = false): string {
+export function formatArgument(value: unknown, depth = 0): string {
   switch (typeof value) {
     case "string":
-      return nested ? `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'` : value;
+      return depth > 0 ? `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'` : value;
     case "number":
       return Object.is(value, -0) ? "-0" : String(value);
     case "bigint":
       return `${value}n`;
+    case "boolean":
+    case "undefined":
+      return String(value);
     case "symbol":
       return value.toString();
     case "function":
       return value.name ? `[Function: ${value.name}]` : "[Function (anonymous)]";
-    case "undefined":
-      return "undefined";
     default:
       break;
   }
   if (value === null) return "null";
-  if (nested) return Array.isArray(value) ? "[Array]" : "[Object]";
-  if (Array.isArray(value)) {
-    return value.length === 0
-      ? "[]"
-      : `[ ${value.map((v) => formatArgument(v, true)).join(", ")} ]`;
-  }
-  const entries = Object.entries(value as object);
-  if (entries.length === 0) return "{}";
-  const body = entries.map(([k, v]) => `${propertyName(k)}: ${formatArgument(v, true)}`);
-  return `{ ${body.join(", ")} }`;
+  if (depth > 2) return Array.isArray(value) ? "[Array]" : "[Object]";
+  const items = Array.isArray(value)
+    ? value.map((v) => formatArgument(v, depth + 1))
+    : Object.entries(value as object).map(
+        ([k, v]) => `${propertyName(k)}: ${formatArgument(v, depth + 1)}`,
+      );
+  const [open, close] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
+  return items.length === 0 ? open + close : `${open} ${items.join(", ")} ${close}`;
 }
 
 function propertyName(key: string): string {
