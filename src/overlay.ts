@@ -22,7 +22,8 @@ export class LocalData implements BatchWriter {
   readonly histograms = new Map<string, HistogramSeries[]>();
   readonly summaries = new Map<string, Map<string, { count: number; sum: number }>>();
   readonly slices = new Map<string, Map<string, string[]>>();
-  readonly gauges = new Map<string, readonly GaugeRecord[]>();
+  /** This instance's values of a gauge, and the instance id they are stored under. */
+  readonly gauges = new Map<string, { records: readonly GaugeRecord[]; instance?: string }>();
 
   counter(name: string, key: string, delta: number): void {
     const series = inner(this.counters, name);
@@ -62,8 +63,14 @@ export class LocalData implements BatchWriter {
     series.set(key, [...(series.get(key) ?? []), tokens]);
   }
 
-  gauge(name: string, _expireMs: number, records: Iterable<GaugeRecord>): void {
-    this.gauges.set(name, [...records]);
+  gauge(
+    name: string,
+    _expireMs: number,
+    records: Iterable<GaugeRecord>,
+    _updates: number,
+    instance?: string,
+  ): void {
+    this.gauges.set(name, { records: [...records], instance });
   }
 
   remove(_type: SumsType, name: string, _bounds: readonly number[] | undefined, key: string): void {
@@ -148,8 +155,9 @@ export class OverlaySnapshot implements Snapshot {
   gauge(name: string): readonly GaugeInstance[] {
     const mine = this.local.gauges.get(name);
     if (mine === undefined) return this.base.gauge(name);
-    const others = this.base.gauge(name).filter((g) => g.instance !== this.instance);
-    return [...others, { instance: this.instance, records: mine }];
+    const instance = mine.instance ?? this.instance;
+    const others = this.base.gauge(name).filter((g) => g.instance !== instance);
+    return [...others, { instance, records: mine.records }];
   }
 
   private visible<V>(name: string, stored: ReadonlyMap<string, V>): [string, V][] {

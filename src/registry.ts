@@ -279,7 +279,7 @@ export class Registry implements MetricHome {
 
   /** What this registry's flush drains: its prefix's share of each of our metrics. */
   private *drainSources(): Generator<Drainable> {
-    for (const m of this.ownMetrics()) yield m.share(this.prefix);
+    for (const m of this.ownMetrics()) yield m.share(this);
   }
 
   private *ownMetrics(): Generator<Metric> {

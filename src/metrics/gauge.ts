@@ -46,6 +46,12 @@ interface Written {
   at: number;
   /** Data they were sent was dropped: write everything again. */
   lost: boolean;
+  /**
+   * The instance id the values are stored under: the first registry of the prefix to write
+   * them. Registries of one prefix each have their own id; writing the same values under two
+   * would count them twice in a sum.
+   */
+  instance?: string;
 }
 
 /**
@@ -189,18 +195,25 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
     return this.index.size > 0 && nowMs - w.at > this.expireMs / 2;
   }
 
-  protected drainFor(prefix: string, batch: BatchWriter, nowMs: number): void {
+  protected drainFor(
+    prefix: string,
+    batch: BatchWriter,
+    nowMs: number,
+    instance?: () => string,
+  ): void {
     const w = this.writtenBy(prefix);
     if (!this.needsFlush(w, nowMs)) return;
-    batch.gauge(this.name, this.expireMs, this.records(), this.calls - w.calls);
+    w.instance ??= instance?.();
+    batch.gauge(this.name, this.expireMs, this.records(), this.calls - w.calls, w.instance);
     w.calls = this.calls;
     w.edits = this.edits;
     w.at = nowMs;
     w.lost = false;
   }
 
-  writeUnflushed(_prefix: string, batch: BatchWriter): void {
-    batch.gauge(this.name, this.expireMs, this.records(), 0);
+  writeUnflushed(prefix: string, batch: BatchWriter): void {
+    const w = this.written.get(prefix);
+    batch.gauge(this.name, this.expireMs, this.records(), 0, w?.instance);
   }
 
   private records(): GaugeRecord[] {

@@ -33,6 +33,8 @@ export interface MetricConfiguration<T extends string> {
 /** A registry as a metric sees it: where its data goes and how its values are read. */
 export interface MetricHome {
   readonly prefix: string;
+  /** The id this registry writes gauge values under. */
+  readonly instanceId: string;
   readonly hasRedis: boolean;
   /** The metric's family as a scrape of this registry would render it. */
   readMetric(metric: Metric): Promise<MetricFamily>;
@@ -61,7 +63,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
   private limits: SeriesLimits = UNREGISTERED_LIMITS;
   /** Registries holding it, in registration order. */
   private readonly homes: MetricHome[] = [];
-  private readonly shares = new Map<string, Drainable>();
+  private readonly shares = new Map<MetricHome, Drainable>();
 
   constructor(config: MetricConfiguration<T>, reservedLabels: readonly string[] = []) {
     validateMetricConfig(config);
@@ -152,17 +154,18 @@ export abstract class Metric<T extends string = string, E = unknown> {
   }
 
   private prefixesChanged(): void {
-    const prefixes = this.prefixes;
-    for (const p of this.shares.keys()) if (!prefixes.includes(p)) this.shares.delete(p);
-    this.sharesChanged(prefixes);
+    for (const home of this.shares.keys()) if (!this.homes.includes(home)) this.shares.delete(home);
+    this.sharesChanged(this.prefixes);
   }
 
-  /** What a registry of this prefix drains of this metric. */
-  share(prefix: string): Drainable {
-    let share = this.shares.get(prefix);
+  /** What a registry drains of this metric: what its prefix is owed. */
+  share(home: MetricHome): Drainable {
+    let share = this.shares.get(home);
     if (share === undefined) {
-      share = { drain: (batch, nowMs) => this.drainFor(prefix, batch, nowMs) };
-      this.shares.set(prefix, share);
+      share = {
+        drain: (batch, nowMs) => this.drainFor(home.prefix, batch, nowMs, () => home.instanceId),
+      };
+      this.shares.set(home, share);
     }
     return share;
   }
@@ -253,8 +256,16 @@ export abstract class Metric<T extends string = string, E = unknown> {
 
   /** The prefixes the data goes to changed (a registry joined or left). */
   protected abstract sharesChanged(prefixes: readonly string[]): void;
-  /** Hands the data owed to registries of `prefix` to the batch and forgets it. */
-  protected abstract drainFor(prefix: string, batch: BatchWriter, nowMs: number): void;
+  /**
+   * Hands the data owed to registries of `prefix` to the batch and forgets it; `instance` is
+   * the draining registry's instance id (undefined: a metric in no registry).
+   */
+  protected abstract drainFor(
+    prefix: string,
+    batch: BatchWriter,
+    nowMs: number,
+    instance?: () => string,
+  ): void;
   /**
    * Writes what registries of `prefix` would be sent by their next flush, forgetting nothing:
    * a scrape adds it to what it read (for metrics with a collect option).

@@ -192,6 +192,19 @@ describe("4. a metric in two registries shows its data in both", () => {
     expect(sampleValue(parseChecked(await b.metrics()), "once_total")).toBe(4);
   });
 
+  it("a gauge in registries of one prefix is stored once, whichever of them flushes", async () => {
+    const prefix = uniquePrefix("migration-gauge");
+    const a = new Registry({ redis: newClient(), prefix });
+    const b = new Registry({ redis: newClient(), prefix });
+    const g = new Gauge({ name: "in_flight", help: "g", registers: [a, b] });
+    g.set(5);
+    await a.flush();
+    g.set(6);
+    await b.flush();
+    await a.flush();
+    expect(sampleValue(parseChecked(await b.metrics()), "in_flight")).toBe(6);
+  });
+
   it("keeps feeding the registries still holding it after another removed it", async () => {
     const a = registry("left-a");
     const b = registry("left-b");
