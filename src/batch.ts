@@ -42,9 +42,16 @@ export interface BatchWriter {
   ): void;
   /**
    * Replaces all of this instance's values of a gauge; they are read until `expireMs` after
-   * this write (server clock), unless written again.
+   * this write (server clock), unless written again. `instance` names the instance when it is
+   * not the flushing registry's own (a gauge shared by registries of one prefix).
    */
-  gauge(name: string, expireMs: number, records: Iterable<GaugeRecord>, updates: number): void;
+  gauge(
+    name: string,
+    expireMs: number,
+    records: Iterable<GaugeRecord>,
+    updates: number,
+    instance?: string,
+  ): void;
   /** Deletes one series of a metric for every instance. */
   remove(
     type: "counter" | "histogram" | "summary",

@@ -5,6 +5,8 @@
 /** What a metric needs of a registry to join it. */
 export interface Registrar {
   registerMetric(metric: object): void;
+  /** Throws what registerMetric would throw, changing nothing (for atomic registration). */
+  checkRegistration?(metric: object): void;
 }
 
 let provider: (() => Registrar) | undefined;

@@ -3,6 +3,7 @@
 // Missing labels are stored as "" — Prometheus treats an empty label value as an absent label.
 
 import type { LabelValues } from "./types.ts";
+import { unknownLabel, wrongLabelCount } from "./validation.ts";
 
 export const NO_LABELS_KEY = "[]";
 
@@ -18,60 +19,50 @@ export class LabelSet<T extends string> {
   }
 
   keyOf(labels: LabelValues<T>): string {
+    this.checkNames(labels);
     const names = this.names;
-    // Same text as JSON.stringify(values), built without the intermediate array: this runs on
-    // every labelled inc/observe/set.
+    // Same text as JSON.stringify(values), built without the intermediate array.
     let key = "[";
-    let given = 0;
     for (let i = 0; i < names.length; i++) {
-      const v = labels[names[i]!];
       if (i > 0) key += ",";
-      if (v === undefined) {
-        key += '""';
-      } else {
-        given++;
-        key += jsonString(typeof v === "string" ? v : checkValue(this.metric, v));
-      }
+      key += jsonString(labelValue(this.metric, labels[names[i]!]));
     }
-    // Unknown label names: counting keys is cheaper than looking each one up, and only a
-    // mismatch needs the lookups (which also forgive keys explicitly set to undefined).
-    let count = 0;
-    for (const _ in labels) count++;
-    if (count !== given) {
-      for (const name in labels) {
-        if (!this.known.has(name)) {
-          throw new Error(
-            `Added label "${name}" is not included in initial labelset for ${this.metric}`,
-          );
-        }
-      }
+    return `${key}]`;
+  }
+
+  /** Throws prom-client's error when `labels` names a label outside labelNames. */
+  checkNames(labels: object): void {
+    for (const name in labels) {
+      if (!this.known.has(name)) throw unknownLabel(name, this.names);
     }
-    return key + "]";
+  }
+
+  /** The label values of prom-client's positional form, checked for their number. */
+  positional(values: readonly unknown[]): readonly unknown[] {
+    if (values.length !== this.names.length) throw wrongLabelCount(values, this.names);
+    return values;
   }
 
   keyOfPositional(values: readonly unknown[]): string {
-    if (values.length !== this.names.length) {
-      throw new Error(
-        `Invalid number of label values for ${this.metric}: expected ${this.names.length}, got ${values.length}`,
-      );
+    this.positional(values);
+    let key = "[";
+    for (let i = 0; i < values.length; i++) {
+      if (i > 0) key += ",";
+      key += jsonString(labelValue(this.metric, values[i]));
     }
-    return values.length === 0
-      ? NO_LABELS_KEY
-      : JSON.stringify(values.map((v) => checkValue(this.metric, v)));
+    return `${key}]`;
   }
 
   /** labels("a", "b") or labels({ x: "a" }) — prom-client accepts both. */
   keyOfArgs(args: readonly unknown[]): string {
     const first = args[0];
-    if (args.length === 1 && typeof first === "object" && first !== null) {
-      return this.keyOf(first as LabelValues<T>);
-    }
+    if (typeof first === "object" && first !== null) return this.keyOf(first as LabelValues<T>);
     return this.keyOfPositional(args);
   }
 }
 
 /** JSON text of a string; the scan (faster than a regex here) skips JSON.stringify for plain text. */
-function jsonString(v: string): string {
+export function jsonString(v: string): string {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     // What JSON.stringify escapes: controls, quote, backslash, (lone) surrogates.
@@ -82,9 +73,17 @@ function jsonString(v: string): string {
   return `"${v}"`;
 }
 
-function checkValue(metric: string, v: unknown): string {
+/**
+ * A label value as stored: text as given, numbers and booleans as JS writes them, null as
+ * "null" (prom-client renders it so), a missing one (undefined) as "". Objects are refused:
+ * prom-client would render "[object Object]", which is never what was meant.
+ */
+export function labelValue(metric: string, v: unknown): string {
   if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  if (v === undefined) return "";
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint" || v === null) {
+    return String(v);
+  }
   throw new TypeError(`Label value of ${metric} must be a string or number, got ${typeof v}`);
 }
 

@@ -1,10 +1,18 @@
+import type { Drainable } from "./batch.ts";
+import {
+  type CustomMetric,
+  type CustomMetricData,
+  customFamily,
+  isCustomMetric,
+} from "./custom-metric.ts";
 import { provideDefaultRegistry } from "./default-registry.ts";
 import {
   negotiateContentType,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
 } from "./exposition/content-type.ts";
-import { render } from "./exposition/render.ts";
+import { type MetricObjectWithValues, metricObject } from "./exposition/json.ts";
+import { render, renderFamily } from "./exposition/render.ts";
 import { emptyFlushStats, Flusher, type FlushStats } from "./flush/flusher.ts";
 import {
   type ReliabilityOptions,
@@ -15,13 +23,21 @@ import { checkFlushInterval, WriteSchedule } from "./flush/schedule.ts";
 import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
 import { withTimeout } from "./flush/timeout.ts";
 import { SeriesLimits } from "./limits.ts";
-import type { Metric } from "./metrics/metric.ts";
+import { Metric, type MetricHome } from "./metrics/metric.ts";
+import { LocalData, OverlaySnapshot } from "./overlay.ts";
 import type { Snapshot } from "./snapshot.ts";
+import { DecodedSnapshot } from "./store/decode.ts";
 import { drainAll } from "./store/encode.ts";
 import { RedisStore } from "./store/redis-store.ts";
 import type { MetricFamily, RedisClient } from "./types.ts";
 
 export type { FlushStats } from "./flush/flusher.ts";
+
+/** What a registry holds: our metrics, or objects of prom-client's custom-metric protocol. */
+export type RegisteredMetric = Metric | CustomMetric;
+
+/** The content types a registry renders (prom-client's). */
+export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
 
 /**
  * Options of a registry. The reliability options (timeouts, retries, bounds, self-metrics) are
@@ -57,7 +73,7 @@ export interface FlushOptions {
   intervalMs?: number;
 }
 
-export class Registry {
+export class Registry implements MetricHome {
   static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
   static readonly OPENMETRICS_CONTENT_TYPE = OPENMETRICS_CONTENT_TYPE;
 
@@ -67,10 +83,11 @@ export class Registry {
   private readonly self: SelfMetrics | undefined;
   private readonly flusher: Flusher;
   private readonly limits: SeriesLimits;
-  private readonly metricsByName = new Map<string, Metric>();
+  private readonly metricsByName = new Map<string, RegisteredMetric>();
   private store: RedisStore | undefined;
+  private redis: RedisClient | undefined;
   private defaultLabels: Record<string, string> = {};
-  private type: string = PROMETHEUS_CONTENT_TYPE;
+  private type: RegistryContentType = PROMETHEUS_CONTENT_TYPE;
   private instance: string | undefined;
   /** Random id this registry numbers its batches under (never user-given: see flusher.ts). */
   private writer: string | undefined;
@@ -80,7 +97,18 @@ export class Registry {
   /** When writes start and whom each one serves; they run one at a time. */
   private readonly schedule = new WriteSchedule(() => this.flushNow());
 
-  constructor(options: RegistryOptions = {}) {
+  /**
+   * `new Registry({ redis, prefix, … })`, or prom-client's `new Registry(contentType)` (attach a
+   * client later with setRedis()).
+   */
+  constructor(optionsOrContentType: RegistryOptions | string = {}) {
+    const options = typeof optionsOrContentType === "string" ? {} : optionsOrContentType;
+    if (typeof optionsOrContentType === "string") {
+      if (!isContentType(optionsOrContentType)) {
+        throw new TypeError(`Content type ${optionsOrContentType} is unsupported`);
+      }
+      this.type = optionsOrContentType;
+    }
     const prefix = options.prefix ?? "prom";
     if (!prefix || /[{}]/.test(prefix)) {
       throw new Error(`Invalid registry prefix ${JSON.stringify(prefix)}: non-empty, no braces`);
@@ -102,7 +130,7 @@ export class Registry {
       (e) => this.onError(e),
       () => {
         // Gauges hold this instance's truth: write all of them again with the next flush.
-        for (const m of this.metricsByName.values()) m.unwritten();
+        for (const m of this.ownMetrics()) m.unwritten(this.prefix);
       },
     );
     this.limits = new SeriesLimits(
@@ -117,6 +145,7 @@ export class Registry {
 
   /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */
   setRedis(redis: RedisClient): void {
+    this.redis = redis;
     this.store = new RedisStore(redis, this.prefix);
   }
 
@@ -124,14 +153,12 @@ export class Registry {
     return this.store !== undefined;
   }
 
-  get contentType(): string {
+  get contentType(): RegistryContentType {
     return this.type;
   }
 
   setContentType(type: string): void {
-    if (type !== PROMETHEUS_CONTENT_TYPE && type !== OPENMETRICS_CONTENT_TYPE) {
-      throw new Error(`Content type ${type} is unsupported`);
-    }
+    if (!isContentType(type)) throw new Error(`Content type ${type} is unsupported`);
     this.type = type;
   }
 
@@ -141,36 +168,78 @@ export class Registry {
     return this.instance;
   }
 
-  registerMetric(metric: Metric): void {
-    if (this.self !== undefined && metric.name.startsWith(SELF_METRIC_PREFIX)) {
-      throw new Error(
-        `Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
-          `self-metrics (${metric.name}); pass selfMetrics: false to use them yourself`,
-      );
-    }
-    const existing = this.metricsByName.get(metric.name);
-    if (existing !== undefined && existing !== metric) {
-      throw new Error(`A metric with the name ${metric.name} has already been registered.`);
-    }
-    this.metricsByName.set(metric.name, metric);
-    metric.useLimits(this.limits);
+  /**
+   * Takes one of our metrics, or a custom metric (prom-client's protocol: an object with get(),
+   * rendered at scrape time by the instance serving the scrape). Every check runs before
+   * anything changes: a refused metric leaves the registry as it was.
+   */
+  registerMetric(metric: RegisteredMetric): void {
+    this.checkRegistration(metric);
+    const name = nameOf(metric);
+    if (this.metricsByName.get(name) === metric) return;
+    this.metricsByName.set(name, metric);
+    if (metric instanceof Metric) metric.attach(this, this.limits);
   }
 
-  getSingleMetric(name: string): Metric | undefined {
+  /** Throws what registerMetric would throw for `metric`, changing nothing. */
+  checkRegistration(metric: unknown): asserts metric is RegisteredMetric {
+    checkRegistrable(metric);
+    const name = nameOf(metric);
+    if (this.self !== undefined && name.startsWith(SELF_METRIC_PREFIX)) {
+      throw new Error(
+        `Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
+          `self-metrics (${name}); pass selfMetrics: false to use them yourself`,
+      );
+    }
+    const existing = this.metricsByName.get(name);
+    if (existing !== undefined && existing !== metric) {
+      throw new Error(`A metric with the name ${name} has already been registered.`);
+    }
+  }
+
+  getSingleMetric(name: string): RegisteredMetric | undefined {
     return this.metricsByName.get(name);
   }
 
-  getMetricsAsArray(): Metric[] {
+  getMetricsAsArray(): RegisteredMetric[] {
     return [...this.metricsByName.values()];
   }
 
   removeSingleMetric(name: string): void {
+    const metric = this.metricsByName.get(name);
     this.metricsByName.delete(name);
+    if (metric instanceof Metric) metric.detach(this);
   }
 
   clear(): void {
+    for (const m of this.ownMetrics()) m.detach(this);
     this.metricsByName.clear();
     this.defaultLabels = {};
+  }
+
+  /**
+   * prom-client's Registry.merge: one registry holding the metrics of all of them. They must
+   * share a content type and — since a prefix is where values live in Redis — a prefix; the
+   * merged registry reads with the first Redis client among them.
+   */
+  static merge(registers: readonly Registry[]): Registry {
+    const first = registers[0]!;
+    for (const r of registers) {
+      if (r.contentType !== first.contentType) {
+        throw new Error("Registers can only be merged if they have the same content type");
+      }
+      if (r.prefix !== first.prefix) {
+        throw new Error(
+          `prometheus-upstash: registries can only be merged if they have the same prefix ` +
+            `(${JSON.stringify(first.prefix)} and ${JSON.stringify(r.prefix)})`,
+        );
+      }
+    }
+    const redis = registers.find((r) => r.redis !== undefined)?.redis;
+    const merged = new Registry({ prefix: first.prefix, ...(redis ? { redis } : {}) });
+    merged.setContentType(first.contentType);
+    for (const r of registers) for (const m of r.getMetricsAsArray()) merged.registerMetric(m);
+    return merged;
   }
 
   setDefaultLabels(labels: Record<string, string | number>): void {
@@ -179,7 +248,7 @@ export class Registry {
 
   /** Deletes every metric's stored values for all instances on the next flush. */
   resetMetrics(): void {
-    for (const m of this.metricsByName.values()) m.reset();
+    for (const m of this.metricsByName.values()) m.reset?.();
   }
 
   /**
@@ -199,7 +268,7 @@ export class Registry {
   private async flushNow(): Promise<void> {
     if (this.store === undefined) {
       // A configuration error, not a Redis failure: say so loudly, once per flush.
-      const parts = drainAll(this.metricsByName.values(), "", Date.now(), Number.POSITIVE_INFINITY);
+      const parts = drainAll(this.drainSources(), "", Date.now(), Number.POSITIVE_INFINITY);
       if (parts.length === 0) return;
       this.flusher.countDropped(
         "no_redis",
@@ -210,78 +279,134 @@ export class Registry {
       );
     }
     this.writer ??= randomId(12);
-    await this.flusher.flush(this.store, this.metricsByName.values(), this.instanceId, this.writer);
+    await this.flusher.flush(this.store, this.drainSources(), this.instanceId, this.writer);
+  }
+
+  /** What this registry's flush drains: its prefix's share of each of our metrics. */
+  private *drainSources(): Generator<Drainable> {
+    for (const m of this.ownMetrics()) yield m.share(this);
+  }
+
+  private *ownMetrics(): Generator<Metric> {
+    for (const m of this.metricsByName.values()) if (m instanceof Metric) yield m;
   }
 
   /** Reads the global values of every metric in one request and renders them. */
   async metrics(contentType: string = this.type): Promise<string> {
-    const families = await this.collect();
+    const collected = await this.collect();
     return render(
-      families,
+      collected.map((c) => c.family),
       contentType === OPENMETRICS_CONTENT_TYPE ? "openmetrics" : "text",
       this.defaultLabels,
     );
   }
 
+  /** One metric in the registry's content type, without a final newline (as prom-client). */
   async getSingleMetricAsString(name: string): Promise<string> {
     const metric = this.metricsByName.get(name);
     if (!metric) throw new Error(`No metric named ${name}`);
-    return render(await this.collect([metric]), "text", this.defaultLabels);
+    const [collected] = await this.collect([metric]);
+    const om = this.type === OPENMETRICS_CONTENT_TYPE;
+    return renderFamily(collected!.family, om, this.defaultLabels).slice(0, -1);
   }
 
-  /** prom-client's JSON shape, with global values. */
+  /** prom-client's JSON shapes (le and quantile as numbers), with global values. */
   async getMetricsAsJSON(): Promise<MetricJSON[]> {
-    const families = await this.collect();
-    return families.map((f) => ({
-      name: f.name,
-      help: f.help,
-      type: f.type,
-      aggregator: "sum",
-      values: f.samples.map((s) => {
-        const labels: Record<string, string> = { ...this.defaultLabels };
-        f.labelNames.forEach((n, i) => {
-          if (s.values[i]) labels[n] = s.values[i]!;
-        });
-        if (s.extra) labels[s.extra[0]] = s.extra[1];
-        return { value: s.value, labels, ...(s.suffix ? { metricName: f.name + s.suffix } : {}) };
-      }),
-    }));
+    const defaults = Object.entries(this.defaultLabels);
+    return (await this.collect()).map(({ metric, family, custom }) => {
+      // A custom metric's get() output goes out as it is, as in prom-client.
+      const json =
+        custom !== undefined
+          ? ({ ...custom, values: custom.values?.map((v) => ({ ...v })) } as MetricJSON)
+          : metricObject(family, metric instanceof Metric ? metric.aggregator : "sum");
+      // prom-client adds default labels to values that lack them (or have them empty).
+      for (const v of json.values ?? []) {
+        v.labels = { ...v.labels };
+        for (const [name, value] of defaults) v.labels[name] ||= value;
+      }
+      return json;
+    });
   }
 
-  /** Reads every value in one request; the families of `only`, or of all metrics. */
-  private async collect(only?: readonly Metric[]): Promise<MetricFamily[]> {
-    if (this.store === undefined) {
+  /** The family a scrape renders for one metric (metric.get()). */
+  async readMetric(metric: Metric): Promise<MetricFamily> {
+    const [collected] = await this.collect([metric]);
+    return collected!.family;
+  }
+
+  /**
+   * Reads every value in one request; the families of `only`, or of all metrics. The collect()
+   * options and custom metrics' get() run meanwhile on this instance; what collect() records
+   * is shown on top of what was read (overlay.ts).
+   */
+  private async collect(only?: readonly RegisteredMetric[]): Promise<Collected[]> {
+    const metrics = only ?? this.getMetricsAsArray();
+    // Custom metrics alone need no Redis (their values come from get()).
+    const store = metrics.some((m) => m instanceof Metric) ? this.store : (this.store ?? NO_STORE);
+    if (store === undefined) {
       throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
     }
-    const snapshot = await withTimeout(this.store.read(), this.reliability.timeoutMs, "a scrape");
-    const families = (only ?? this.getMetricsAsArray()).map((m) => familyOf(m, snapshot));
+    const collecting = metrics.filter((m): m is Metric => m instanceof Metric && m.hasCollect);
+    const [stored, customs] = await withTimeout(
+      Promise.all([
+        store.read(),
+        Promise.all(metrics.map((m) => (m instanceof Metric ? undefined : m.get()))),
+        Promise.all(collecting.map((m) => m.runCollect())),
+      ]),
+      this.reliability.timeoutMs,
+      "a scrape",
+    );
+    let snapshot: Snapshot = stored;
+    if (collecting.length > 0) {
+      const local = new LocalData();
+      for (const m of collecting) m.writeUnflushed(this.prefix, local);
+      snapshot = new OverlaySnapshot(stored, local, this.instanceId);
+    }
+    const collected = metrics.map((metric, i): Collected => {
+      if (metric instanceof Metric) return { metric, family: metric.family(snapshot) };
+      const custom = customs[i]!;
+      return { metric, family: customFamily(metric, custom), custom };
+    });
     // Self-metrics show once some instance has written one: a healthy app's exposition is
     // exactly its own metrics, and any failure anywhere makes them appear.
     if (only === undefined) {
       for (const m of this.self?.metrics ?? []) {
-        if (snapshot.counter(m.name).size > 0) families.push(familyOf(m, snapshot));
+        if (stored.counter(m.name).size > 0)
+          collected.push({ metric: m, family: m.family(stored) });
       }
     }
-    return families;
+    return collected;
   }
 }
 
-function familyOf(m: Metric, snapshot: Snapshot): MetricFamily {
-  return {
-    name: m.name,
-    help: m.help,
-    type: m.type,
-    labelNames: m.labelNames,
-    samples: m.collect(snapshot),
-  };
+/** What a registry without Redis reads: nothing (it holds custom metrics only). */
+const NO_STORE = { read: async (): Promise<Snapshot> => new DecodedSnapshot("#0") };
+
+interface Collected {
+  metric: RegisteredMetric;
+  family: MetricFamily;
+  /** What a custom metric's get() returned. */
+  custom?: CustomMetricData;
 }
 
-export interface MetricJSON {
-  name: string;
-  help: string;
-  type: string;
-  aggregator: string;
-  values: { value: number; labels: Record<string, string>; metricName?: string }[];
+export type MetricJSON = MetricObjectWithValues;
+
+function isContentType(type: unknown): type is RegistryContentType {
+  return type === PROMETHEUS_CONTENT_TYPE || type === OPENMETRICS_CONTENT_TYPE;
+}
+
+/** The name a metric is registered under (prom-client keys custom metrics by `name` too). */
+function nameOf(metric: RegisteredMetric): string {
+  return String(metric.name);
+}
+
+/** Ours, or a custom metric (anything with get()); anything else is refused before registration. */
+function checkRegistrable(metric: unknown): asserts metric is RegisteredMetric {
+  if (metric instanceof Metric || isCustomMetric(metric)) return;
+  throw new TypeError(
+    "registerMetric expects a metric of prometheus-upstash, or an object with a get() method " +
+      "(prom-client's custom metrics)",
+  );
 }
 
 function randomId(size: number): string {

@@ -11,6 +11,8 @@ export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
 export interface Sample {
   /** Appended to the family name: "", "_bucket", "_sum", "_count". */
   suffix: string;
+  /** The full sample name, when it is not the family name plus suffix (custom metrics). */
+  name?: string;
   values: readonly string[];
   /** A label the metric type adds itself: le, quantile, instance_id. */
   extra?: readonly [name: string, value: string];
@@ -37,7 +39,10 @@ export interface NativeBuckets {
 export interface MetricFamily {
   name: string;
   help: string;
-  type: MetricType;
+  /** One of ours, or whatever a custom metric (prom-client's protocol) says. */
+  type: MetricType | (string & {});
   labelNames: readonly string[];
+  /** Positions into labelNames in the order to render them (default: labelNames order). */
+  order?: readonly number[] | undefined;
   samples: Sample[];
 }

@@ -8,9 +8,9 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
   const registerMetrics: MiddlewareHandler = async (_c, next) => {
     await next();
   };
-  return {
+  return Object.assign(registerMetrics, {
     registerMetrics,
     printMetrics: async (c: Context) => c.text("metrics are off in this build\n", 404),
     registry: options.registry ?? new Registry(),
-  };
+  });
 }

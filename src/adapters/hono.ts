@@ -4,7 +4,12 @@
 // `printMetrics` serves the global values.
 import { Redis } from "@upstash/redis";
 import type { Context, MiddlewareHandler } from "hono";
+import { env } from "hono/adapter";
 import { routePath } from "hono/route";
+import {
+  collectDefaultMetrics,
+  type DefaultMetricsCollectorConfiguration,
+} from "../default-metrics.ts";
 import { checkFlushInterval, WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../flush/schedule.ts";
 import { Counter } from "../metrics/counter.ts";
 import { Histogram, type HistogramConfiguration } from "../metrics/histogram.ts";
@@ -13,7 +18,11 @@ import { Registry } from "../registry.ts";
 import type { RedisClient } from "../types.ts";
 import { metricsResponse } from "./metrics-endpoint.ts";
 
-type CustomLabels = Record<string, (c: Context) => string>;
+/**
+ * Extra labels: label name → its value from the context. A value that is not text is written
+ * as prom-client would (null as "null", numbers as digits); undefined leaves the label empty.
+ */
+type CustomLabels = Record<string, (c: Context) => string | number | null | undefined>;
 
 interface CommonMetricOptions {
   /** Leave this metric out. */
@@ -24,11 +33,11 @@ interface CommonMetricOptions {
   help?: string;
 }
 
+/** Options of the standard metrics; `registers` are registries to add them to as well. */
 export interface MetricOptions {
   requestDuration?: CommonMetricOptions &
-    Partial<Omit<HistogramConfiguration<string>, "labelNames" | "registers">>;
-  requestsTotal?: CommonMetricOptions &
-    Partial<Omit<MetricConfiguration<string>, "labelNames" | "registers">>;
+    Partial<Omit<HistogramConfiguration<string>, "labelNames">>;
+  requestsTotal?: CommonMetricOptions & Partial<Omit<MetricConfiguration<string>, "labelNames">>;
 }
 
 export interface PrometheusOptions {
@@ -37,6 +46,8 @@ export interface PrometheusOptions {
   /** Prepended to the standard metric names (as in @hono/prometheus). */
   prefix?: string;
   metricOptions?: MetricOptions;
+  /** @hono/prometheus's option: prom-client's process metrics, which an isolate has none of. */
+  collectDefaultMetrics?: boolean | DefaultMetricsCollectorConfiguration;
   /**
    * Bearer token `printMetrics` requires; a function can read it from the Worker env,
    * e.g. `(c) => c.env.METRICS_TOKEN`. Unset or empty: /metrics is open.
@@ -44,8 +55,9 @@ export interface PrometheusOptions {
   token?: string | ((c: Context) => string | undefined);
   /**
    * The Redis client, when the registry has none: a client, or a function of the context.
-   * Default: made from `c.env.UPSTASH_REDIS_REST_URL` / `UPSTASH_REDIS_REST_TOKEN` on the
-   * first request.
+   * Default: made from `UPSTASH_REDIS_REST_URL` / `UPSTASH_REDIS_REST_TOKEN` on the first
+   * request, read from the Worker bindings (`c.env`) or else the runtime's environment
+   * (`process.env` on Node, Bun and Vercel, `Deno.env`).
    */
   redis?: RedisClient | ((c: Context) => RedisClient | undefined);
   /**
@@ -76,7 +88,12 @@ export const HONO_DURATION_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
-export interface PrometheusMiddleware {
+/**
+ * `{ registerMetrics, printMetrics, registry }`. It is also the recording middleware itself,
+ * so `app.use("*", prometheus(...))` — as one snippet of @hono/prometheus's README writes it —
+ * records requests too.
+ */
+export interface PrometheusMiddleware extends MiddlewareHandler {
   registerMetrics: MiddlewareHandler;
   printMetrics: (c: Context) => Promise<Response>;
   /** The registry the middleware records into (add your own metrics to it). */
@@ -98,6 +115,11 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
   if (!registry.hasRedis && options.redis !== undefined && typeof options.redis !== "function") {
     registry.setRedis(options.redis);
   }
+  if (options.collectDefaultMetrics) {
+    collectDefaultMetrics(
+      typeof options.collectDefaultMetrics === "object" ? options.collectDefaultMetrics : {},
+    );
+  }
 
   const requestDuration = durationOptions.disabled
     ? undefined
@@ -106,8 +128,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
         ...withoutAdapterOptions(durationOptions),
         name: `${prefix}${durationOptions.name ?? "http_request_duration_seconds"}`,
         help: durationOptions.help ?? "Duration of HTTP requests in seconds",
-        labelNames: [...STANDARD_LABELS, ...Object.keys(durationLabels)],
-        registers: [registry],
+        labelNames: labelNamesWith(durationLabels),
+        registers: [...(durationOptions.registers ?? []), registry],
       });
   const requestsTotal = totalOptions.disabled
     ? undefined
@@ -115,14 +137,16 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
         ...withoutAdapterOptions(totalOptions),
         name: `${prefix}${totalOptions.name ?? "http_requests_total"}`,
         help: totalOptions.help ?? "Total number of HTTP requests",
-        labelNames: [...STANDARD_LABELS, ...Object.keys(totalLabels)],
-        registers: [registry],
+        labelNames: labelNamesWith(totalLabels),
+        registers: [...(totalOptions.registers ?? []), registry],
       });
 
   const attachRedis = (c: Context): void => {
     if (registry.hasRedis) return;
     const client =
-      typeof options.redis === "function" ? options.redis(c) : redisFromEnv(c.env as unknown);
+      typeof options.redis === "function"
+        ? options.redis(c)
+        : (redisFromEnv(c.env as unknown) ?? redisFromEnv(runtimeEnv(c)));
     if (client !== undefined) registry.setRedis(client);
   };
 
@@ -146,8 +170,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
           ok: String(status >= 200 && status < 300),
         };
         const seconds = (performance.now() - start) / 1000;
-        requestDuration?.observe({ ...common, ...evaluate(durationLabels, c) }, seconds);
-        requestsTotal?.inc({ ...common, ...evaluate(totalLabels, c) });
+        requestDuration?.observe({ ...common, ...evaluate(durationLabels, c, report) }, seconds);
+        requestsTotal?.inc({ ...common, ...evaluate(totalLabels, c, report) });
         if (options.flushAfterRequest !== false) {
           attachRedis(c);
           scheduleFlush(
@@ -169,7 +193,14 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
     return metricsResponse(registry, c.req.raw, { token, onError: report });
   };
 
-  return { registerMetrics, printMetrics, registry };
+  return Object.assign(registerMetrics, { registerMetrics, printMetrics, registry });
+}
+
+/** The standard labels, then the custom ones; a custom label named like a standard one replaces it. */
+function labelNamesWith(custom: CustomLabels): string[] {
+  const names: string[] = [...STANDARD_LABELS];
+  for (const name of Object.keys(custom)) if (!names.includes(name)) names.push(name);
+  return names;
 }
 
 /** Hands the flush to the platform so it outlives the response; never awaited here. */
@@ -193,9 +224,24 @@ function scheduleFlush(
   ctx?.waitUntil(flushing);
 }
 
-function evaluate(labels: CustomLabels, c: Context): Record<string, string> {
+/**
+ * The custom labels' values. A request is never lost to a label: a function that throws is
+ * reported and leaves its label empty, and any value is written as prom-client would write it.
+ */
+function evaluate(
+  labels: CustomLabels,
+  c: Context,
+  report: (error: unknown) => void,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, fn] of Object.entries(labels)) out[name] = fn(c);
+  for (const [name, fn] of Object.entries(labels)) {
+    try {
+      const value: unknown = fn(c);
+      if (value !== undefined) out[name] = typeof value === "string" ? value : String(value);
+    } catch (error) {
+      report(error);
+    }
+  }
   return out;
 }
 
@@ -206,7 +252,16 @@ function withoutAdapterOptions<T extends CommonMetricOptions>(
   return rest;
 }
 
-/** A client from Worker bindings, when both are there. */
+/** The runtime's environment variables (hono's env(): process.env, Deno.env, …), if readable. */
+function runtimeEnv(c: Context): unknown {
+  try {
+    return env(c);
+  } catch {
+    return undefined; // e.g. Deno without --allow-env
+  }
+}
+
+/** A client from Worker bindings or environment variables, when both are there. */
 function redisFromEnv(env: unknown): RedisClient | undefined {
   if (env === null || typeof env !== "object") return undefined;
   const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = env as Record<

@@ -1,6 +1,6 @@
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8" as const;
 export const OPENMETRICS_CONTENT_TYPE =
-  "application/openmetrics-text; version=1.0.0; charset=utf-8";
+  "application/openmetrics-text; version=1.0.0; charset=utf-8" as const;
 
 /**
  * Picks the exposition format for a scrape's Accept header: OpenMetrics when the scraper

@@ -170,7 +170,8 @@ export function encodeProtobuf(
     const family = new Writer();
     family.string(1, f.name);
     family.string(2, f.help);
-    family.uint(3, TYPE[f.type]);
+    // Anything else (a custom metric's own type) goes out as UNTYPED = 3.
+    family.uint(3, TYPE[f.type as keyof typeof TYPE] ?? 3);
     if (f.type === "counter" || f.type === "gauge") {
       for (const s of f.samples) {
         family.message(4, (m) => {

@@ -1,4 +1,4 @@
-import type { MetricFamily } from "../types.ts";
+import type { MetricFamily, Sample } from "../types.ts";
 
 export type Format = "text" | "openmetrics";
 
@@ -9,31 +9,62 @@ export function render(
   defaultLabels: Readonly<Record<string, string>> = {},
 ): string {
   const om = format === "openmetrics";
-  const defaults = Object.entries(defaultLabels);
   let out = "";
   for (const [n, f] of families.entries()) {
     // prom-client separates families by a blank line in the text format; OpenMetrics forbids it.
     if (n > 0 && !om) out += "\n";
-    // OpenMetrics names a counter family without _total and its sample with it.
-    const family = om && f.type === "counter" ? f.name.replace(/_total$/, "") : f.name;
-    const counterSuffix = om && f.type === "counter" ? "_total" : "";
-    out += `# HELP ${family} ${escapeHelp(f.help, om)}\n# TYPE ${family} ${f.type}\n`;
-    const own = defaults.filter(([name]) => !f.labelNames.includes(name as never));
-    for (const s of f.samples) {
-      let labels = "";
-      for (let i = 0; i < f.labelNames.length; i++) {
-        const v = s.values[i];
-        if (v) labels += `${labels ? "," : ""}${f.labelNames[i]}="${escapeLabelValue(v)}"`;
-      }
-      for (const [name, v] of own) {
-        if (v) labels += `${labels ? "," : ""}${name}="${escapeLabelValue(v)}"`;
-      }
-      if (s.extra) labels += `${labels ? "," : ""}${s.extra[0]}="${escapeLabelValue(s.extra[1])}"`;
-      const name = counterSuffix ? family + counterSuffix : f.name + s.suffix;
-      out += `${name}${labels ? `{${labels}}` : ""} ${formatValue(s.value)}\n`;
-    }
+    out += renderFamily(f, om, defaultLabels);
   }
   return om ? `${out}# EOF\n` : out;
+}
+
+/**
+ * One family: HELP, TYPE and one line per sample, each ending in a newline. Labels come in
+ * prom-client's order: histogram buckets `le`, then default labels, then the series' labels;
+ * summary quantiles `quantile`, then the series' labels, then default labels; everything else
+ * the series' labels, then default labels (then `instance_id` of per-instance gauges). A
+ * default label fills in for a series label of the same name left empty.
+ */
+export function renderFamily(
+  f: MetricFamily,
+  om: boolean,
+  defaultLabels: Readonly<Record<string, string>> = {},
+): string {
+  // OpenMetrics names a counter family without _total and its sample with it.
+  const counter = om && f.type === "counter";
+  const family = counter ? f.name.replace(/_total$/, "") : f.name;
+  let out = `# HELP ${family} ${escapeHelp(f.help, om)}\n# TYPE ${family} ${f.type}\n`;
+  const names = f.labelNames;
+  const order = f.order ?? names.map((_, i) => i);
+  const defaults = Object.entries(defaultLabels).filter(([, v]) => v !== "");
+  const extraFirst = f.type === "histogram" || f.type === "summary";
+  const defaultsFirst = f.type === "histogram";
+  for (const s of f.samples) {
+    let series = "";
+    for (const i of order) {
+      const v = s.values[i];
+      if (v) series += `,${names[i]}="${escapeLabelValue(v)}"`;
+    }
+    let own = "";
+    for (const [name, v] of defaults) {
+      if (name === s.extra?.[0]) continue;
+      const i = names.indexOf(name);
+      if (i < 0 || !s.values[i]) own += `,${name}="${escapeLabelValue(v)}"`;
+    }
+    const extra = s.extra ? `,${s.extra[0]}="${escapeLabelValue(s.extra[1])}"` : "";
+    const labels = defaultsFirst
+      ? extra + own + series
+      : extraFirst
+        ? extra + series + own
+        : series + own + extra;
+    const name = counter ? `${family}_total` : sampleName(f, s);
+    out += `${name}${labels ? `{${labels.slice(1)}}` : ""} ${formatValue(s.value)}\n`;
+  }
+  return out;
+}
+
+function sampleName(f: MetricFamily, s: Sample): string {
+  return s.name ?? f.name + s.suffix;
 }
 
 export function escapeLabelValue(v: string): string {

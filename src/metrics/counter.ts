@@ -1,15 +1,21 @@
 import type { BatchWriter } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
+import type { Series } from "../series.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
-import type { MetricConfiguration } from "./metric.ts";
+import { invalidValue } from "../validation.ts";
+import type { CollectFunction, MetricConfiguration } from "./metric.ts";
 import { SumsMetric } from "./sums.ts";
+
+export interface CounterConfiguration<T extends string> extends MetricConfiguration<T> {
+  collect?: CollectFunction<Counter<T>>;
+}
 
 export interface CounterChild {
   inc(value?: number): void;
 }
 
-/** A series' delta since the last flush, boxed so a repeated inc is one Map lookup. */
+/** A series' delta since the last flush. */
 interface Pending {
   delta: number;
   n: number;
@@ -19,41 +25,68 @@ interface Pending {
 export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "counter" as const;
 
-  constructor(config: MetricConfiguration<T>) {
+  constructor(config: CounterConfiguration<T>) {
     super(config);
+    this.register(config.registers);
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    this.add(this.keyOfCall(labels), this.valueOfCall(labels, value, 1));
+    if (typeof labels === "object" && labels !== null) this.add(this.index.find(labels), value);
+    else this.add(this.index.blank(), labels);
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): CounterChild {
-    const key = this.labelSet.keyOfArgs(args);
-    return { inc: (v = 1) => this.add(key, v) };
+    const s = this.seriesOfArgs(args);
+    if (s === undefined) return this.child(this.unknownSeries(args));
+    s.child ??= this.child(s);
+    return s.child as CounterChild;
   }
 
   /** Deletes the series for every instance (on the next flush). */
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    this.removeSeries(this.labelSet.keyOfArgs(args));
+    this.removeSeries(this.keyOfArgs(args));
   }
 
-  private add(key: string, v: number): void {
+  private child(series: Series<Pending>): CounterChild {
+    let s = series;
+    return {
+      inc: (v?: number) => {
+        if (!s.live) s = this.revive(s) ?? s;
+        this.add(s.live ? s : undefined, v);
+      },
+    };
+  }
+
+  private add(s: Series<Pending> | undefined, value: unknown): void {
+    let v = value as number;
     // typeof first: "1" >= 0 is true, and "0" + "1" would concatenate into the batch.
-    if (typeof v !== "number" || !(v >= 0 && v < Number.POSITIVE_INFINITY)) {
-      if (v < 0) throw new Error(`It is not possible to decrease a counter (${this.name})`);
-      throw new TypeError(`Value of ${this.name} must be a finite number, got ${String(v)}`);
+    if (typeof v !== "number" || !(v >= 0 && v < Number.POSITIVE_INFINITY)) v = checked(value);
+    if (s === undefined) return;
+    const e = s.entry;
+    if (e === undefined) {
+      s.entry = { delta: v, n: 1 };
+      this.dirty.push(s);
+      return;
     }
-    const entry = this.pending.get(key);
-    if (entry !== undefined) {
-      const delta = entry.delta + v;
-      if (delta === Number.POSITIVE_INFINITY) throw overflow(this.name, v);
-      entry.delta = delta;
-      entry.n++;
-    } else if (this.admit(key)) this.pending.set(key, { delta: v, n: 1 });
+    const delta = e.delta + v;
+    if (delta === Number.POSITIVE_INFINITY) throw overflow(this.name, v);
+    e.delta = delta;
+    e.n++;
   }
 
   protected write(batch: BatchWriter, key: string, entry: Pending): void {
     batch.counter(this.name, key, entry.delta, entry.n);
+  }
+
+  protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
+    batch.counter(this.name, key, owed.delta, owed.n);
+  }
+
+  protected owe(owed: Pending | undefined, entry: Pending): Pending {
+    if (owed === undefined) return { delta: entry.delta, n: entry.n };
+    owed.delta += entry.delta;
+    owed.n += entry.n;
+    return owed;
   }
 
   collect(snapshot: Snapshot): Sample[] {
@@ -67,6 +100,14 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
     }
     return samples;
   }
+}
+
+/** prom-client's checks of an increment: null or undefined mean 1. */
+function checked(v: unknown): number {
+  if (v === undefined || v === null) return 1;
+  if (typeof v !== "number" || !Number.isFinite(v)) throw invalidValue(v);
+  if (v < 0) throw new Error("It is not possible to decrease a counter");
+  return v;
 }
 
 /** A sum that would no longer be a finite number is refused at the call that would make it. */

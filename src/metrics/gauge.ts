@@ -1,15 +1,18 @@
 import type { BatchWriter, GaugeRecord } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
+import type { Series } from "../series.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
-import { validateFinite, validatePositiveInteger } from "../validation.ts";
-import { childTimer, Metric, type MetricConfiguration } from "./metric.ts";
+import { invalidValue, validatePositiveInteger } from "../validation.ts";
+import { type CollectFunction, childTimer, Metric, type MetricConfiguration } from "./metric.ts";
 
 /** How a scrape combines the values of the instances alive right now. */
 export type GaugeAggregate = "sum" | "max" | "min" | "last" | "perInstance";
 
 /** The label a `perInstance` gauge adds (not `instance`: Prometheus owns that one). */
 export const INSTANCE_LABEL = "instance_id";
+
+const AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last", "perInstance"];
 
 /** Longest `expire`: values of an instance outliving it by more than a year make no sense. */
 const MAX_EXPIRE_SECONDS = 365 * 86_400;
@@ -18,6 +21,7 @@ export interface GaugeConfiguration<T extends string> extends MetricConfiguratio
   aggregate?: GaugeAggregate;
   /** Seconds an instance's values outlive its last flush (default 60, at most a year). */
   expire?: number;
+  collect?: CollectFunction<Gauge<T>>;
 }
 
 export interface GaugeChild {
@@ -34,27 +38,42 @@ interface Value {
   at: number;
 }
 
+/** What the registries of one prefix last wrote of this gauge. */
+interface Written {
+  /** Value of `calls` and `edits` at that write. */
+  calls: number;
+  edits: number;
+  at: number;
+  /** Data they were sent was dropped: write everything again. */
+  lost: boolean;
+  /**
+   * The instance id the values are stored under: the first registry of the prefix to write
+   * them. Registries of one prefix each have their own id; writing the same values under two
+   * would count them twice in a sum.
+   */
+  instance?: string;
+}
+
 /**
  * A gauge is a per-instance value (in-flight requests, queue depth, memory). Each instance keeps
  * its values in memory and writes all of them at once under its own instance id, live until an
  * expiry: an instance that stops flushing — dead isolate, frozen lambda — drops out of the
  * scrape by expiry alone. A live instance rewrites them before half the expiry has passed.
+ * Values are any number, NaN and ±Infinity included, as in prom-client.
  */
-export class Gauge<T extends string = string> extends Metric<T> {
+export class Gauge<T extends string = string> extends Metric<T, Value> {
   readonly type = "gauge" as const;
   readonly aggregate: GaugeAggregate;
   readonly expireMs: number;
-  private readonly values = new Map<string, Value>();
-  /** Changed since the last write (values, removes, reset), or written data was lost. */
-  private changed = false;
-  private updates = 0;
-  /** When this instance last wrote its values (they cannot have expired for expire/2). */
-  private writtenAt = Number.NEGATIVE_INFINITY;
+  /** Metric calls so far, and removes/resets so far: a prefix has written up to some count. */
+  private calls = 0;
+  private edits = 0;
+  private readonly written = new Map<string, Written>();
 
   constructor(config: GaugeConfiguration<T>) {
-    const aggregate = config.aggregate ?? "sum";
+    const aggregate = (config as GaugeConfiguration<T> | undefined)?.aggregate ?? "sum";
     super(config, aggregate === "perInstance" ? [INSTANCE_LABEL] : []);
-    if (!["sum", "max", "min", "last", "perInstance"].includes(aggregate)) {
+    if (!AGGREGATES.includes(aggregate)) {
       throw new Error(`Invalid aggregate ${JSON.stringify(aggregate)} for gauge ${this.name}`);
     }
     this.aggregate = aggregate;
@@ -63,97 +82,153 @@ export class Gauge<T extends string = string> extends Metric<T> {
       throw new Error(`expire of ${this.name} must be at most ${MAX_EXPIRE_SECONDS} s (a year)`);
     }
     this.expireMs = expire * 1000;
+    this.register(config.registers);
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {
-    this.write(this.keyOfCall(labels), this.valueOfCall(labels, value, Number.NaN), false);
+    if (typeof labels === "object" && labels !== null) this.put(this.index.find(labels), value);
+    else this.put(this.index.blank(), labels);
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    this.write(this.keyOfCall(labels), this.valueOfCall(labels, value, 1), true);
+    const v = this.valueOfCall(labels, value);
+    this.add(this.seriesOfCall(labels), v === undefined ? 1 : v);
   }
 
   dec(labels?: LabelValues<T> | number, value?: number): void {
-    this.write(this.keyOfCall(labels), -this.valueOfCall(labels, value, 1), true);
+    const v = this.valueOfCall(labels, value);
+    this.add(this.seriesOfCall(labels), v === undefined ? -1 : negated(v));
   }
 
   setToCurrentTime(labels?: LabelValues<T>): void {
-    this.write(this.labelSet.keyOf(labels ?? {}), Date.now() / 1000, false);
+    this.put(
+      labels === undefined ? this.index.blank() : this.index.find(labels),
+      Date.now() / 1000,
+    );
   }
 
   /** Returns a function that sets the gauge to the seconds elapsed. */
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    return this.timer(labels, (key, seconds) => this.write(key, seconds, false));
+    return this.timer(labels, (s, seconds) => this.put(s, seconds));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): GaugeChild {
-    const key = this.labelSet.keyOfArgs(args);
-    return {
-      set: (v: number) => this.write(key, v, false),
-      inc: (v = 1) => this.write(key, v, true),
-      dec: (v = 1) => this.write(key, -v, true),
-      setToCurrentTime: () => this.write(key, Date.now() / 1000, false),
-      startTimer: () => childTimer((seconds) => this.write(key, seconds, false)),
-    };
+    const s = this.seriesOfArgs(args);
+    if (s === undefined) return this.child(this.unknownSeries(args));
+    s.child ??= this.child(s);
+    return s.child as GaugeChild;
   }
 
   /** Removes this instance's value of the series. */
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    const key = this.labelSet.keyOfArgs(args);
-    this.values.delete(key);
-    this.forgetSeries(key);
-    this.changed = true;
+    this.forgetSeries(this.keyOfArgs(args));
+    this.edits++;
   }
 
   /** Removes all of this instance's values of this gauge. */
   reset(): void {
-    this.values.clear();
     this.forgetAllSeries();
-    this.changed = true;
+    this.edits++;
   }
 
-  private write(key: string, v: number, relative: boolean): void {
-    validateFinite(this.name, v);
-    let e = this.values.get(key);
-    if (e === undefined) {
-      if (!this.admit(key)) return;
-      e = { value: 0, at: 0 };
-      this.values.set(key, e);
+  private child(series: Series<Value>): GaugeChild {
+    let s = series;
+    const live = () => {
+      if (!s.live) s = this.revive(s) ?? s;
+      return s.live ? s : undefined;
+    };
+    return {
+      set: (v: number) => this.put(live(), v),
+      inc: (v = 1) => this.add(live(), v),
+      dec: (v = 1) => this.add(live(), negated(v)),
+      setToCurrentTime: () => this.put(live(), Date.now() / 1000),
+      startTimer: () => childTimer((seconds) => this.put(live(), seconds)),
+    };
+  }
+
+  private put(s: Series<Value> | undefined, v: unknown): void {
+    if (typeof v !== "number") throw invalidValue(v);
+    if (s === undefined) return;
+    const e = s.entry;
+    if (e === undefined) s.entry = { value: v, at: this.aggregate === "last" ? Date.now() : 0 };
+    else {
+      e.value = v;
+      if (this.aggregate === "last") e.at = Date.now();
     }
-    e.value = relative ? e.value + v : v;
-    if (this.aggregate === "last") e.at = Date.now();
-    this.changed = true;
-    this.updates++;
+    this.calls++;
   }
 
-  /** Values of this instance (the in-memory state a flush writes). */
-  localValue(labels: LabelValues<T> = {}): number | undefined {
-    return this.values.get(this.labelSet.keyOf(labels))?.value;
+  private add(s: Series<Value> | undefined, v: unknown): void {
+    if (typeof v !== "number") throw invalidValue(v, "Delta");
+    if (s === undefined) return;
+    const e = s.entry;
+    if (e === undefined) s.entry = { value: v, at: this.aggregate === "last" ? Date.now() : 0 };
+    else {
+      e.value += v;
+      if (this.aggregate === "last") e.at = Date.now();
+    }
+    this.calls++;
   }
 
-  /** True when the values need writing: changes, or a refresh before they expire. */
-  needsFlush(nowMs: number): boolean {
-    return this.changed || (this.values.size > 0 && nowMs - this.writtenAt > this.expireMs / 2);
+  /**
+   * What registries of `prefix` have written. Made when they join (calls made before count as
+   * theirs only for the first one), or at the first drain of a metric in no registry.
+   */
+  private writtenBy(prefix: string): Written {
+    let w = this.written.get(prefix);
+    if (w === undefined) {
+      const calls = this.written.size === 0 ? 0 : this.calls;
+      w = { calls, edits: this.edits, at: Number.NEGATIVE_INFINITY, lost: false };
+      this.written.set(prefix, w);
+    }
+    return w;
   }
 
-  pendingSeries(): number {
-    return this.changed ? this.values.size : 0;
+  protected sharesChanged(prefixes: readonly string[]): void {
+    for (const p of this.written.keys()) if (!prefixes.includes(p)) this.written.delete(p);
+    for (const p of prefixes) this.writtenBy(p);
   }
 
-  drain(batch: BatchWriter, nowMs: number): void {
-    if (!this.needsFlush(nowMs)) return;
+  /** True when registries of `prefix` need the values: changes, or a refresh before expiry. */
+  private needsFlush(w: Written, nowMs: number): boolean {
+    if (w.lost || w.calls !== this.calls || w.edits !== this.edits) return true;
+    return this.index.size > 0 && nowMs - w.at > this.expireMs / 2;
+  }
+
+  protected drainFor(
+    prefix: string,
+    batch: BatchWriter,
+    nowMs: number,
+    instance?: () => string,
+  ): void {
+    const w = this.writtenBy(prefix);
+    if (!this.needsFlush(w, nowMs)) return;
+    w.instance ??= instance?.();
+    batch.gauge(this.name, this.expireMs, this.records(), this.calls - w.calls, w.instance);
+    w.calls = this.calls;
+    w.edits = this.edits;
+    w.at = nowMs;
+    w.lost = false;
+  }
+
+  writeUnflushed(prefix: string, batch: BatchWriter): void {
+    const w = this.written.get(prefix);
+    batch.gauge(this.name, this.expireMs, this.records(), 0, w?.instance);
+  }
+
+  private records(): GaugeRecord[] {
     const last = this.aggregate === "last";
     const records: GaugeRecord[] = [];
-    for (const [key, e] of this.values) records.push(last ? [key, e.value, e.at] : [key, e.value]);
-    batch.gauge(this.name, this.expireMs, records, this.updates);
-    this.writtenAt = nowMs;
-    this.updates = 0;
-    this.changed = false;
+    for (const s of this.index.all()) {
+      const e = s.entry;
+      if (e !== undefined) records.push(last ? [s.key, e.value, e.at] : [s.key, e.value]);
+    }
+    return records;
   }
 
   /** A batch with these values was dropped: write them all again with the next flush. */
-  override unwritten(): void {
-    this.changed = true;
+  override unwritten(prefix: string): void {
+    this.writtenBy(prefix).lost = true;
   }
 
   collect(snapshot: Snapshot): Sample[] {
@@ -194,4 +269,9 @@ export class Gauge<T extends string = string> extends Metric<T> {
         return { value: prev.value + value, at };
     }
   }
+}
+
+/** prom-client's dec(v) is inc(-v); a value that is not a number stays as it is for the check. */
+function negated(v: unknown): unknown {
+  return typeof v === "number" ? -v : v;
 }

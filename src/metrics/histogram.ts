@@ -1,15 +1,17 @@
 import type { BatchWriter } from "../batch.ts";
 import { DEFAULT_BUCKETS } from "../buckets.ts";
 import { valuesOfKey } from "../labels.ts";
+import type { Series } from "../series.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
-import { validateBuckets, validateFinite } from "../validation.ts";
+import { invalidValue, validateBuckets } from "../validation.ts";
 import { overflow } from "./counter.ts";
-import { childTimer, type MetricConfiguration } from "./metric.ts";
+import { type CollectFunction, childTimer, type MetricConfiguration } from "./metric.ts";
 import { SumsMetric } from "./sums.ts";
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
   buckets?: readonly number[];
+  collect?: CollectFunction<Histogram<T>>;
 }
 
 export interface HistogramChild {
@@ -33,10 +35,16 @@ const INF = "+Inf";
 export class Histogram<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "histogram" as const;
   readonly upperBounds: readonly number[];
+  /**
+   * reset() on this instance, and nothing recorded here since: a label-less histogram then
+   * shows no series until one is observed, as prom-client's (which drops its zero series).
+   */
+  private cleared = false;
 
   constructor(config: HistogramConfiguration<T>) {
     super(config, ["le"]);
     this.upperBounds = Object.freeze(validateBuckets(this.name, config.buckets ?? DEFAULT_BUCKETS));
+    this.register(config.registers);
   }
 
   protected override get bounds(): readonly number[] {
@@ -44,51 +52,66 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    this.record(this.keyOfCall(labels), this.valueOfCall(labels, value, Number.NaN));
+    if (typeof labels === "object" && labels !== null) this.record(this.index.find(labels), value);
+    else this.record(this.index.blank(), labels);
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): HistogramChild {
-    const key = this.labelSet.keyOfArgs(args);
-    return {
-      observe: (v: number) => this.record(key, v),
-      startTimer: () => childTimer((seconds) => this.record(key, seconds)),
-    };
+    const s = this.seriesOfArgs(args);
+    if (s === undefined) return this.child(this.unknownSeries(args));
+    s.child ??= this.child(s);
+    return s.child as HistogramChild;
   }
 
   /** Returns a function that observes the seconds elapsed (labels may be added at the end). */
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    return this.timer(labels, (key, seconds) => this.record(key, seconds));
+    return this.timer(labels, (s, seconds) => this.record(s, seconds));
   }
 
   /** Makes the series appear with zero counts (prom-client's `zero`). */
   zero(labels: LabelValues<T>): void {
-    this.entry(this.labelSet.keyOf(labels));
+    const s = this.index.find(labels);
+    this.cleared = false;
+    if (s !== undefined) this.entryOf(s, () => this.emptyEntry());
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    this.removeSeries(this.labelSet.keyOfArgs(args));
+    this.removeSeries(this.keyOfArgs(args));
   }
 
-  /** The pending entry of a series; undefined when a new series is over the bounds. */
-  private entry(key: string): Pending | undefined {
-    let e = this.pending.get(key);
-    if (e === undefined) {
-      if (!this.admit(key)) return undefined;
-      e = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0, n: 0 };
-      this.pending.set(key, e);
-    }
-    return e;
+  override reset(): void {
+    super.reset();
+    this.cleared = true;
   }
 
-  private record(key: string, v: number): void {
-    validateFinite(this.name, v);
+  private child(series: Series<Pending>): HistogramChild {
+    let s = series;
+    const observe = (v: number) => {
+      if (!s.live) s = this.revive(s) ?? s;
+      this.record(s.live ? s : undefined, v);
+    };
+    return { observe, startTimer: () => childTimer(observe) };
+  }
+
+  private emptyEntry(): Pending {
+    return { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0, n: 0 };
+  }
+
+  private record(s: Series<Pending> | undefined, value: unknown): void {
+    if (typeof value !== "number" || !Number.isFinite(value)) throw invalidValue(value);
+    if (s === undefined) return;
     const bounds = this.upperBounds;
     let i = 0;
-    while (i < bounds.length && v > bounds[i]!) i++;
-    const e = this.entry(key);
-    if (e === undefined) return;
-    const sum = e.sum + v;
-    if (!Number.isFinite(sum)) throw overflow(this.name, v);
+    while (i < bounds.length && value > bounds[i]!) i++;
+    let e = s.entry;
+    if (e === undefined) {
+      e = this.emptyEntry();
+      s.entry = e;
+      this.dirty.push(s);
+      this.cleared = false;
+    }
+    const sum = e.sum + value;
+    if (!Number.isFinite(sum)) throw overflow(this.name, value);
     e.counts[i]!++;
     e.sum = sum;
     e.n++;
@@ -96,6 +119,18 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.histogram(this.name, this.upperBounds, key, e.sum, e.counts, e.n);
+  }
+
+  protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
+    this.write(batch, key, owed);
+  }
+
+  protected owe(owed: Pending | undefined, entry: Pending): Pending {
+    const o = owed ?? this.emptyEntry();
+    for (let i = 0; i < o.counts.length; i++) o.counts[i]! += entry.counts[i]!;
+    o.sum += entry.sum;
+    o.n += entry.n;
+    return o;
   }
 
   collect(snapshot: Snapshot): Sample[] {
@@ -116,7 +151,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
         s.counts[j]! += count;
       });
     }
-    if (series.size === 0 && this.labelNames.length === 0) {
+    if (series.size === 0 && this.labelNames.length === 0 && !this.cleared) {
       series.set("[]", { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 });
     }
     const samples: Sample[] = [];

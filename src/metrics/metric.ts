@@ -1,10 +1,19 @@
-import type { BatchWriter } from "../batch.ts";
+import type { BatchWriter, Drainable } from "../batch.ts";
 import { defaultRegistry, type Registrar } from "../default-registry.ts";
+import { type MetricObjectWithValues, metricObject } from "../exposition/json.ts";
 import { LabelSet } from "../labels.ts";
 import { type SeriesLimits, UNREGISTERED_LIMITS } from "../limits.ts";
+import { type Series, SeriesIndex } from "../series.ts";
 import type { Snapshot } from "../snapshot.ts";
-import type { LabelValues, MetricType, Sample } from "../types.ts";
-import { validateHelp, validateLabelNames, validateMetricName } from "../validation.ts";
+import type { LabelValues, MetricFamily, MetricType, Sample } from "../types.ts";
+import { validateLabelNames, validateMetricConfig } from "../validation.ts";
+
+/** prom-client's aggregator option: kept and reported by get(), never applied (see README). */
+export type Aggregator = "omit" | "sum" | "first" | "min" | "max" | "average";
+
+/** prom-client's collect option: runs at scrape time on the instance serving the scrape. */
+// biome-ignore lint/suspicious/noExplicitAny: prom-client types `this` per metric type
+export type CollectFunction<M = any> = (this: M) => void | Promise<void>;
 
 export interface MetricConfiguration<T extends string> {
   name: string;
@@ -12,54 +21,88 @@ export interface MetricConfiguration<T extends string> {
   labelNames?: readonly T[];
   /** Registries to register with; defaults to the global `register`. `[]` registers nowhere. */
   registers?: Registrar[];
+  aggregator?: Aggregator;
+  /**
+   * Called before every read of this metric (scrape, get()) on the instance doing the read, to
+   * set values computed then (a queue depth). What it records appears in that read and is
+   * written with this instance's next flush.
+   */
+  collect?: CollectFunction;
+}
+
+/** A registry as a metric sees it: where its data goes and how its values are read. */
+export interface MetricHome {
+  readonly prefix: string;
+  /** The id this registry writes gauge values under. */
+  readonly instanceId: string;
+  readonly hasRedis: boolean;
+  /** The metric's family as a scrape of this registry would render it. */
+  readMetric(metric: Metric): Promise<MetricFamily>;
 }
 
 /**
- * Name, help and label handling shared by all metric types. A metric keeps only the deltas
- * recorded since the last flush (gauges: this instance's current values); `drain` hands them to
- * the flush batch and `collect` turns what a scrape read from Redis into samples.
+ * Name, help and label handling shared by all metric types. A metric keeps only the data
+ * recorded since the last flush (gauges: this instance's current values); `drainFor` hands it to
+ * the flush batch of one registry and `collect` turns what a scrape read into samples.
+ *
+ * A metric in several registries (`registers: [a, b]`) owes its data to each distinct prefix:
+ * registries with the same prefix share one namespace in Redis and are written once.
+ * Subclasses keep the single-prefix hot path untouched and split data per prefix only when
+ * a flush drains it (sums.ts, gauge.ts).
  */
-export abstract class Metric<T extends string = string> {
+export abstract class Metric<T extends string = string, E = unknown> {
   abstract readonly type: MetricType;
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly T[];
+  readonly aggregator: Aggregator;
   protected readonly labelSet: LabelSet<T>;
-  /** Key of the series with no label values given. */
-  private readonly emptyKey: string;
-  /** Series this metric has recorded in this isolate (bounded by its registry's limits). */
-  private readonly knownSeries = new Set<string>();
+  /** The series this metric knows in this isolate (bounded by its registry's limits). */
+  protected readonly index: SeriesIndex<E, T>;
+  private readonly collectFn: CollectFunction | undefined;
   private limits: SeriesLimits = UNREGISTERED_LIMITS;
+  /** Registries holding it, in registration order. */
+  private readonly homes: MetricHome[] = [];
+  private readonly shares = new Map<MetricHome, Drainable>();
 
   constructor(config: MetricConfiguration<T>, reservedLabels: readonly string[] = []) {
-    if (typeof config !== "object" || config === null) {
-      throw new TypeError("Metric configuration must be an object");
-    }
-    validateMetricName(config.name);
-    validateHelp(config.name, config.help);
+    validateMetricConfig(config);
     this.name = config.name;
     this.help = config.help;
     this.labelNames = validateLabelNames(config.name, config.labelNames, reservedLabels) as T[];
+    this.aggregator = config.aggregator ?? "sum";
+    this.collectFn = config.collect;
     this.labelSet = new LabelSet(this.name, this.labelNames);
-    this.emptyKey = this.labelSet.keyOf({});
-    for (const registry of config.registers ?? [defaultRegistry()]) registry.registerMetric(this);
+    this.index = new SeriesIndex<E, T>(this.labelSet, (key) => this.admit(key));
   }
 
   /**
-   * Series key for prom-client's overloads inc(labels, v) / inc(v) / inc(). Key and value are
+   * Joins the registries of the configuration. Every concrete metric calls it last in its
+   * constructor, once all its options are validated: a constructor that throws has registered
+   * nowhere. Every registry checks the metric before any of them takes it.
+   */
+  protected register(registers: readonly Registrar[] | undefined): void {
+    const targets = registers ?? [defaultRegistry()];
+    for (const registry of targets) registry.checkRegistration?.(this);
+    for (const registry of targets) registry.registerMetric(this);
+  }
+
+  /**
+   * The series of prom-client's overloads inc(labels, v) / inc(v) / inc(). Series and value are
    * two calls, not one returning a pair: this is the hot path and a tuple is an allocation.
    */
-  protected keyOfCall(a: LabelValues<T> | number | undefined): string {
-    return typeof a === "object" && a !== null ? this.labelSet.keyOf(a) : this.emptyKey;
+  protected seriesOfCall(a: LabelValues<T> | number | undefined): Series<E> | undefined {
+    return typeof a === "object" && a !== null ? this.index.find(a) : this.index.blank();
   }
 
   /** The value of the same overloads: the second argument after labels, else the first. */
-  protected valueOfCall(
-    a: LabelValues<T> | number | undefined,
-    b: number | undefined,
-    fallback: number,
-  ): number {
-    return typeof a === "object" && a !== null ? (b ?? fallback) : (a ?? fallback);
+  protected valueOfCall(a: LabelValues<T> | number | undefined, b: number | undefined): unknown {
+    return typeof a === "object" && a !== null ? b : a;
+  }
+
+  /** The series of labels(...) arguments. */
+  protected seriesOfArgs(args: readonly unknown[]): Series<E> | undefined {
+    return this.index.findArgs(args);
   }
 
   /**
@@ -68,60 +111,175 @@ export abstract class Metric<T extends string = string> {
    */
   protected timer(
     labels: LabelValues<T> | undefined,
-    done: (key: string, seconds: number) => void,
+    done: (series: Series<E> | undefined, seconds: number) => void,
   ): (endLabels?: LabelValues<T>) => number {
     const start = performance.now();
     return (endLabels) => {
       const seconds = (performance.now() - start) / 1000;
-      done(this.labelSet.keyOf({ ...labels, ...endLabels } as LabelValues<T>), seconds);
+      done(this.index.find({ ...labels, ...endLabels } as LabelValues<T>), seconds);
       return seconds;
     };
   }
 
-  /** Called by the first registry that takes this metric: its bounds apply from now on. */
-  useLimits(limits: SeriesLimits): void {
+  /** A stand-in for a series the bounds refused: its holder looks it up again on every use. */
+  protected unknownSeries(args: readonly unknown[]): Series<E> {
+    return { key: this.keyOfArgs(args), entry: undefined, live: false, child: undefined };
+  }
+
+  /** A live series for a holder of `s` (a child): the same object, or it looked up again. */
+  protected revive(s: Series<E>): Series<E> | undefined {
+    return s.live ? s : this.index.ofKey(s.key);
+  }
+
+  /** Called by every registry that takes this metric. The first one's bounds apply. */
+  attach(home: MetricHome, limits: SeriesLimits): void {
+    if (this.homes.includes(home)) return;
     if (this.limits === UNREGISTERED_LIMITS) this.limits = limits;
+    this.homes.push(home);
+    this.prefixesChanged();
+  }
+
+  /** Called by a registry that lets go of this metric (removeSingleMetric, clear). */
+  detach(home: MetricHome): void {
+    const i = this.homes.indexOf(home);
+    if (i < 0) return;
+    this.homes.splice(i, 1);
+    this.prefixesChanged();
+  }
+
+  /** The distinct prefixes this metric's data goes to; "" while it is in no registry. */
+  protected get prefixes(): string[] {
+    const out = [...new Set(this.homes.map((h) => h.prefix))];
+    return out.length > 0 ? out : [""];
+  }
+
+  private prefixesChanged(): void {
+    for (const home of this.shares.keys()) if (!this.homes.includes(home)) this.shares.delete(home);
+    this.sharesChanged(this.prefixes);
+  }
+
+  /** What a registry drains of this metric: what its prefix is owed. */
+  share(home: MetricHome): Drainable {
+    let share = this.shares.get(home);
+    if (share === undefined) {
+      share = {
+        drain: (batch, nowMs) => this.drainFor(home.prefix, batch, nowMs, () => home.instanceId),
+      };
+      this.shares.set(home, share);
+    }
+    return share;
+  }
+
+  /** Hands the pending data to a batch (for a metric in one registry, or in none). */
+  drain(batch: BatchWriter, nowMs: number): void {
+    this.drainFor(this.prefixes[0]!, batch, nowMs);
+  }
+
+  /** prom-client's get(): this metric's global values, read from its registry's Redis. */
+  async get(): Promise<MetricObjectWithValues> {
+    const home = this.homes.find((h) => h.hasRedis) ?? this.homes[0];
+    if (home === undefined) {
+      throw new Error(
+        `prometheus-upstash: ${this.name} is in no registry; get() reads its values from a ` +
+          "registry's Redis (register it, or pass registers)",
+      );
+    }
+    return metricObject(await home.readMetric(this), this.aggregator);
+  }
+
+  /** Runs the collect option, if any (before a read of this metric on this instance). */
+  async runCollect(): Promise<void> {
+    if (this.collectFn !== undefined) await this.collectFn.call(this);
+  }
+
+  get hasCollect(): boolean {
+    return this.collectFn !== undefined;
+  }
+
+  /** The family a scrape renders: samples from what it read, labels in display order. */
+  family(snapshot: Snapshot): MetricFamily {
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      labelNames: this.labelNames,
+      order: this.labelOrder(),
+      samples: this.collect(snapshot),
+    };
   }
 
   /**
-   * True when an update of series `key` may be recorded: a series seen before, or a new one
-   * within the bounds. Otherwise the update is counted as dropped (never thrown): a flood of
-   * label values must not break the handler. Call it only when the key is not pending already.
+   * prom-client renders a series' labels in the order of the object that created it; here the
+   * first labels object that created a series in this isolate stands for all (positional and
+   * label-less calls keep labelNames order, and so does an instance that recorded nothing).
    */
-  protected admit(key: string): boolean {
-    if (this.knownSeries.has(key)) return true;
-    if (this.knownSeries.size < this.limits.maxSeriesPerMetric && this.limits.take(key)) {
-      this.knownSeries.add(key);
-      return true;
+  private labelOrder(): readonly number[] | undefined {
+    const first = this.index.firstNames;
+    if (first === undefined || this.labelNames.length < 2) return undefined;
+    const order: number[] = [];
+    for (const name of first) {
+      const i = this.labelNames.indexOf(name as T);
+      if (i >= 0 && !order.includes(i)) order.push(i);
     }
+    for (let i = 0; i < this.labelNames.length; i++) if (!order.includes(i)) order.push(i);
+    return order.every((v, i) => v === i) ? undefined : order;
+  }
+
+  /**
+   * True when a new series may be recorded within the bounds. Otherwise the update is counted
+   * as dropped (never thrown): a flood of label values must not break the handler.
+   */
+  private admit(key: string): boolean {
+    if (this.index.size < this.limits.maxSeriesPerMetric && this.limits.take(key)) return true;
     this.limits.refused(1);
     return false;
   }
 
-  /** The series was removed: it no longer counts against the bounds. */
-  protected forgetSeries(key: string): void {
-    if (this.knownSeries.delete(key)) this.limits.give(key);
+  /** Forgets a series here; it no longer counts against the bounds. */
+  protected forgetSeries(key: string): Series<E> | undefined {
+    const s = this.index.delete(key);
+    if (s !== undefined) this.limits.give(key);
+    return s;
   }
 
-  /** Every series was removed (reset). */
-  protected forgetAllSeries(): void {
-    for (const key of this.knownSeries) this.limits.give(key);
-    this.knownSeries.clear();
+  /** Forgets every series here (reset). */
+  protected forgetAllSeries(): Series<E>[] {
+    const all = this.index.clear();
+    for (const s of all) this.limits.give(s.key);
+    return all;
   }
 
-  /** Number of distinct series with pending data (for bounds and accounting). */
-  abstract pendingSeries(): number;
-  /** Hands pending data to the batch and forgets it. */
-  abstract drain(batch: BatchWriter, nowMs: number): void;
+  /** The key remove(...) names, whether or not this isolate knows the series. */
+  protected keyOfArgs(args: readonly unknown[]): string {
+    return this.labelSet.keyOfArgs(args);
+  }
+
+  /** The prefixes the data goes to changed (a registry joined or left). */
+  protected abstract sharesChanged(prefixes: readonly string[]): void;
+  /**
+   * Hands the data owed to registries of `prefix` to the batch and forgets it; `instance` is
+   * the draining registry's instance id (undefined: a metric in no registry).
+   */
+  protected abstract drainFor(
+    prefix: string,
+    batch: BatchWriter,
+    nowMs: number,
+    instance?: () => string,
+  ): void;
+  /**
+   * Writes what registries of `prefix` would be sent by their next flush, forgetting nothing:
+   * a scrape adds it to what it read (for metrics with a collect option).
+   */
+  abstract writeUnflushed(prefix: string, batch: BatchWriter): void;
   /** This metric's samples in what a scrape read. */
   abstract collect(snapshot: Snapshot): Sample[];
   /** Deletes its series: for every instance (sums), or this instance's values (gauges). */
   abstract reset(): void;
-  /** Some of its data was given up unwritten: write all this instance holds again next time. */
-  unwritten(): void {}
+  /** Data of `prefix` was given up unwritten: write all this instance holds again next time. */
+  unwritten(_prefix: string): void {}
 }
 
-/** A child's startTimer(): the seconds elapsed go to `done` for an already-known series. */
+/** A child's startTimer(): the seconds elapsed go to `done`. */
 export function childTimer(done: (seconds: number) => void): () => number {
   const start = performance.now();
   return () => {

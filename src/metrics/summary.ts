@@ -1,14 +1,16 @@
 import type { BatchWriter } from "../batch.ts";
 import { valuesOfKey } from "../labels.ts";
+import type { Series } from "../series.ts";
 import { SketchAccumulator } from "../sketch/accumulator.ts";
 import { DEFAULT_BUCKET_CAP } from "../sketch/collapse.ts";
 import { SketchCounts } from "../sketch/counts.ts";
+import { negativeToken, positiveToken, ZERO_TOKEN } from "../sketch/fields.ts";
 import { DEFAULT_RELATIVE_ACCURACY, LogMapping } from "../sketch/mapping.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
-import { validateFinite, validatePercentiles, validatePositiveInteger } from "../validation.ts";
+import { invalidValue, validatePercentiles, validatePositiveInteger } from "../validation.ts";
 import { overflow } from "./counter.ts";
-import { childTimer, type MetricConfiguration } from "./metric.ts";
+import { type CollectFunction, childTimer, type MetricConfiguration } from "./metric.ts";
 import { SumsMetric } from "./sums.ts";
 
 export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T> {
@@ -17,6 +19,10 @@ export interface SummaryConfiguration<T extends string> extends MetricConfigurat
   maxAgeSeconds?: number;
   /** Time slices the window is made of; the window slides by one slice (default 5). */
   ageBuckets?: number;
+  /** Leave out series with nothing in the window (prom-client's option; default false). */
+  pruneAgedBuckets?: boolean;
+  /** prom-client's t-digest tuning: accepted and ignored (the sketch needs no compression). */
+  compressCount?: number;
   /** Relative error α of every quantile (default 0.01: within 1% of the true value). */
   relativeAccuracy?: number;
   /**
@@ -25,6 +31,7 @@ export interface SummaryConfiguration<T extends string> extends MetricConfigurat
    * lose accuracy before high ones do. Needed span: ln(max/min) / (2α) buckets.
    */
   maxBuckets?: number;
+  collect?: CollectFunction<Summary<T>>;
 }
 
 export interface SummaryChild {
@@ -39,6 +46,14 @@ interface Pending {
   n: number;
 }
 
+/** What a prefix is owed of one series (a metric in registries of several prefixes). */
+interface Owed {
+  count: number;
+  sum: number;
+  sketch: SketchCounts;
+  n: number;
+}
+
 /** prom-client's default percentiles. */
 const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
 
@@ -48,11 +63,12 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * instances merge by adding, and a scrape reads one merged sketch per series over the sliding
  * window (maxAgeSeconds, ageBuckets). _sum and _count are global all-time sums.
  */
-export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
+export class Summary<T extends string = string> extends SumsMetric<T, Pending, Owed> {
   readonly type = "summary" as const;
   readonly percentiles: readonly number[];
   readonly maxAgeSeconds: number;
   readonly ageBuckets: number;
+  readonly pruneAgedBuckets: boolean;
   readonly relativeAccuracy: number;
   readonly maxBuckets: number;
   private readonly mapping: LogMapping;
@@ -70,6 +86,7 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
       config.maxAgeSeconds ?? 600,
     );
     this.ageBuckets = validatePositiveInteger(this.name, "ageBuckets", config.ageBuckets ?? 5);
+    this.pruneAgedBuckets = config.pruneAgedBuckets === true;
     const alpha = config.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY;
     if (typeof alpha !== "number" || !(alpha > 0 && alpha < 1)) {
       throw new Error(`relativeAccuracy of ${this.name} must be in (0, 1), got ${String(alpha)}`);
@@ -82,46 +99,78 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
       config.maxBuckets ?? DEFAULT_BUCKET_CAP,
     );
     this.sliceMs = Math.max(1, Math.round((this.maxAgeSeconds * 1000) / this.ageBuckets));
+    this.register(config.registers);
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    this.record(this.keyOfCall(labels), this.valueOfCall(labels, value, Number.NaN));
+    if (typeof labels === "object" && labels !== null) this.record(this.index.find(labels), value);
+    else this.record(this.index.blank(), labels);
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): SummaryChild {
-    const key = this.labelSet.keyOfArgs(args);
-    return {
-      observe: (v: number) => this.record(key, v),
-      startTimer: () => childTimer((seconds) => this.record(key, seconds)),
-    };
+    const s = this.seriesOfArgs(args);
+    if (s === undefined) return this.child(this.unknownSeries(args));
+    s.child ??= this.child(s);
+    return s.child as SummaryChild;
   }
 
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    return this.timer(labels, (key, seconds) => this.record(key, seconds));
+    return this.timer(labels, (s, seconds) => this.record(s, seconds));
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    this.removeSeries(this.labelSet.keyOfArgs(args));
+    this.removeSeries(this.keyOfArgs(args));
   }
 
-  private record(key: string, v: number): void {
-    validateFinite(this.name, v);
-    let e = this.pending.get(key);
+  private child(series: Series<Pending>): SummaryChild {
+    let s = series;
+    const observe = (v: number) => {
+      if (!s.live) s = this.revive(s) ?? s;
+      this.record(s.live ? s : undefined, v);
+    };
+    return { observe, startTimer: () => childTimer(observe) };
+  }
+
+  private record(s: Series<Pending> | undefined, value: unknown): void {
+    if (typeof value !== "number" || !Number.isFinite(value)) throw invalidValue(value);
+    if (s === undefined) return;
+    let e = s.entry;
     if (e === undefined) {
-      if (!this.admit(key)) return;
       e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets), n: 0 };
-      this.pending.set(key, e);
+      s.entry = e;
+      this.dirty.push(s);
     }
-    const sum = e.sum + v;
-    if (!Number.isFinite(sum)) throw overflow(this.name, v);
+    const sum = e.sum + value;
+    if (!Number.isFinite(sum)) throw overflow(this.name, value);
     e.sum = sum;
-    e.sketch.add(v);
+    e.sketch.add(value);
     e.n++;
   }
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.summary(this.name, key, e.sketch.count, e.sum, e.n);
     batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
+  }
+
+  protected writeOwed(batch: BatchWriter, key: string, o: Owed): void {
+    batch.summary(this.name, key, o.count, o.sum, o.n);
+    batch.sketch(
+      this.name,
+      key,
+      this.sliceMs,
+      this.ageBuckets,
+      this.maxBuckets,
+      tokensOf(o.sketch),
+    );
+  }
+
+  protected owe(owed: Owed | undefined, e: Pending): Owed {
+    const o = owed ?? { count: 0, sum: 0, sketch: new SketchCounts(), n: 0 };
+    o.count += e.sketch.count;
+    o.sum += e.sum;
+    o.n += e.n;
+    o.sketch.addTokens(e.sketch.tokens());
+    return o;
   }
 
   collect(snapshot: Snapshot): Sample[] {
@@ -133,16 +182,32 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
     for (const [key, s] of series) {
       const values = valuesOfKey(key, this.labelNames.length);
       if (!values) continue;
-      // A series with nothing in the window reads NaN, as prom-client's empty summary does.
       const window = new SketchCounts();
       for (const tokens of slices.get(key) ?? []) window.addTokens(tokens);
+      if (this.pruneAgedBuckets && window.count === 0) continue;
+      // Nothing in the window reads 0, as prom-client's empty summary does.
       const quantiles = window.quantiles(this.mapping, this.percentiles);
       this.percentiles.forEach((p, i) => {
-        samples.push({ suffix: "", values, extra: ["quantile", String(p)], value: quantiles[i]! });
+        const q = quantiles[i]!;
+        samples.push({
+          suffix: "",
+          values,
+          extra: ["quantile", String(p)],
+          value: Number.isNaN(q) ? 0 : q,
+        });
       });
       samples.push({ suffix: "_sum", values, value: s.sum });
       samples.push({ suffix: "_count", values, value: s.count });
     }
     return samples;
   }
+}
+
+/** A merged sketch written back as tokens (sketch/fields.ts). */
+function tokensOf(sketch: SketchCounts): string {
+  const out: string[] = [];
+  for (const [index, count] of sketch.positive) out.push(positiveToken(index, count));
+  for (const [index, count] of sketch.negative) out.push(negativeToken(index, count));
+  if (sketch.zero > 0) out.push(`${ZERO_TOKEN}:${sketch.zero}`);
+  return out.join(" ");
 }

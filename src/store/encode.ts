@@ -77,12 +77,18 @@ export class BatchEncoder implements BatchWriter {
     this.op(["q", `q${name}${key}`, num(sliceMs), num(slices), num(cap), tokens], 0);
   }
 
-  gauge(name: string, expireMs: number, records: Iterable<GaugeRecord>, updates: number): void {
+  gauge(
+    name: string,
+    expireMs: number,
+    records: Iterable<GaugeRecord>,
+    updates: number,
+    instance?: string,
+  ): void {
     let body = "";
     for (const [key, value, at] of records) {
       body += `${body ? "\r" : ""}${num(value)}${at === undefined ? "" : `@${num(at)}`} ${key}`;
     }
-    this.op(["g", `g${name}#${this.instance}`, num(expireMs), body], updates);
+    this.op(["g", `g${name}#${instance ?? this.instance}`, num(expireMs), body], updates);
   }
 
   remove(

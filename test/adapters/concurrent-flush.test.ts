@@ -58,7 +58,7 @@ describe("concurrent requests in one isolate", () => {
     const n = statuses.length;
     const responses = statuses;
     expect(responses.filter((s) => s !== 200)).toEqual([]);
-    const series = 'http_requests_total{method="GET",status="200",ok="true",route="/users/:id"}';
+    const series = 'http_requests_total{method="GET",route="/users/:id",status="200",ok="true"}';
     let value = 0;
     for (let tries = 0; tries < 100 && value < n; tries++) {
       await new Promise((r) => setTimeout(r, 100));

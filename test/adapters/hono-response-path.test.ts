@@ -52,7 +52,7 @@ describe("hono middleware on the response path", () => {
     await handedOver[0];
     proxy.delayMs = 0;
     expect(await registry.metrics()).toMatch(
-      /^http_requests_total\{method="GET",status="200",ok="true",route="\/items\/:id"\} 1$/m,
+      /^http_requests_total\{method="GET",route="\/items\/:id",status="200",ok="true"\} 1$/m,
     );
     proxy.delayMs = 500;
   });
@@ -65,7 +65,7 @@ describe("hono middleware on the response path", () => {
     expect(performance.now() - start).toBeLessThan(200);
     await registry.flush(); // joins the flush under way
     proxy.delayMs = 0;
-    expect(await registry.metrics()).toMatch(/route="\/items\/:id"\} 1$/m);
+    expect(await registry.metrics()).toMatch(/route="\/items\/:id",status="200",ok="true"\} 1$/m);
     proxy.delayMs = 500;
   });
 

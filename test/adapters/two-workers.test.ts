@@ -54,8 +54,8 @@ describe("two Worker instances", () => {
   it("add into the same counters and histograms, and each serves the global values", async () => {
     const [a, b] = workers as [Miniflare, Miniflare];
     const users = 'route="/users/:id"';
-    const series = `http_requests_total{method="GET",status="200",ok="true",${users}}`;
-    const count = `http_request_duration_seconds_count{method="GET",status="200",ok="true",${users}}`;
+    const series = `http_requests_total{method="GET",${users},status="200",ok="true"}`;
+    const count = `http_request_duration_seconds_count{method="GET",${users},status="200",ok="true"}`;
     const accepted = 'example_orders_total{outcome="accepted"}';
     const before = await scrape(a);
 

@@ -128,7 +128,8 @@ describe("exposition", () => {
   it("builds bucket layouts like prom-client", () => {
     expect(linearBuckets(0, 10, 4)).toEqual([0, 10, 20, 30]);
     expect(exponentialBuckets(1, 2, 4)).toEqual([1, 2, 4, 8]);
-    expect(() => linearBuckets(0, 0, 3)).toThrow(/width/);
-    expect(() => exponentialBuckets(0, 2, 3)).toThrow(/start/);
+    // Generators check only what prom-client checks; the histogram refuses unsorted bounds.
+    expect(linearBuckets(0, 0, 3)).toEqual([0, 0, 0]);
+    expect(() => exponentialBuckets(0, 2, 3)).toThrow("Exponential buckets needs a positive start");
   });
 });
