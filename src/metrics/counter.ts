@@ -91,7 +91,7 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
 
   collect(snapshot: Snapshot): Sample[] {
     const samples: Sample[] = [];
-    for (const [key, value] of snapshot.counter(this.name)) {
+    for (const [key, value] of this.inDisplayOrder(snapshot.counter(this.name))) {
       const values = valuesOfKey(key, this.labelNames.length);
       if (values) samples.push({ suffix: "", values, value });
     }

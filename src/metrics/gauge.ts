@@ -247,7 +247,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
         merged.set(key, prev === undefined ? { value, at } : this.combine(prev, value, at));
       }
     }
-    for (const [key, { value }] of merged) {
+    for (const [key, { value }] of this.inDisplayOrder(merged)) {
       const values = valuesOfKey(key, width);
       if (values) samples.push({ suffix: "", values, value });
     }

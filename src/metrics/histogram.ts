@@ -155,7 +155,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
       series.set("[]", { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 });
     }
     const samples: Sample[] = [];
-    for (const [key, s] of series) {
+    for (const [key, s] of this.inDisplayOrder(series)) {
       const values = valuesOfKey(key, this.labelNames.length);
       if (!values) continue;
       let cumulative = 0;

@@ -196,6 +196,21 @@ export abstract class Metric<T extends string = string, E = unknown> {
     return this.collectFn !== undefined;
   }
 
+  /**
+   * Series in display order: those this isolate knows in the order it first recorded them (as
+   * prom-client shows them), then the ones only other instances wrote, by key. Redis returns
+   * hash fields in no useful order once a hash outgrows its compact encoding.
+   */
+  protected inDisplayOrder<V>(series: Iterable<[string, V]>): [string, V][] {
+    const rank = new Map<string, number>();
+    for (const s of this.index.all()) rank.set(s.key, rank.size);
+    return [...series].sort(([a], [b]) => {
+      const ra = rank.get(a) ?? Number.POSITIVE_INFINITY;
+      const rb = rank.get(b) ?? Number.POSITIVE_INFINITY;
+      return ra !== rb ? ra - rb : a < b ? -1 : a > b ? 1 : 0;
+    });
+  }
+
   /** The family a scrape renders: samples from what it read, labels in display order. */
   family(snapshot: Snapshot): MetricFamily {
     return {

@@ -179,7 +179,7 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
     if (series.size === 0 && this.labelNames.length === 0) series.set("[]", { sum: 0, count: 0 });
     const slices = snapshot.sketches(this.name);
     const samples: Sample[] = [];
-    for (const [key, s] of series) {
+    for (const [key, s] of this.inDisplayOrder(series)) {
       const values = valuesOfKey(key, this.labelNames.length);
       if (!values) continue;
       const window = new SketchCounts();

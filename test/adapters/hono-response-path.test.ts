@@ -98,7 +98,9 @@ describe("hono middleware on the response path", () => {
       }
       await Promise.all(handedOver);
       written[String(interval)] = proxy.requests - before;
-      expect(await registry.metrics()).toMatch(/route="\/items\/:id"\} 5$/m);
+      expect(await registry.metrics()).toMatch(
+        /^http_requests_total\{[^}]*route="\/items\/:id"[^}]*\} 5$/m,
+      );
     }
     expect(written).toEqual({ undefined: 2, 0: 5 });
     proxy.delayMs = 500;

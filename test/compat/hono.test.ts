@@ -75,11 +75,14 @@ async function runExample(index: number, code: string): Promise<{ default: Hono 
   return (await import(file)) as { default: Hono };
 }
 
-/** Polls `read` until `done` holds (the middleware flushes in the background outside Workers). */
+/**
+ * Polls `read` until `done` holds: outside Workers the middleware flushes in the background,
+ * a request within the default 5 s flush interval of the last write by the next write.
+ */
 async function until<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
   for (let i = 0; ; i++) {
     const v = await read();
-    if (done(v) || i > 100) return v;
+    if (done(v) || i > 400) return v;
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -100,7 +100,17 @@ local sums_all = resets.r and redis.call('HGETALL', SUMS) or {}
 local live_all = (resets.R or janitor) and redis.call('HGETALL', LIVE) or {}
 
 -- New values, computed in memory: sw and lw map a field to its new value, or false (delete).
+-- Fields are written in the order they were first set (the order metrics drained their
+-- series), so a small hash, which Redis keeps in insertion order, scrapes in that order too.
 local sw, lw, refused = {}, {}, {}
+local order = { [sw] = {}, [lw] = {} }
+local function put(w, f, v)
+  if w[f] == nil then
+    local o = order[w]
+    o[#o + 1] = f
+  end
+  w[f] = v
+end
 local function get(w, read, f)
   local v = w[f]
   if v == nil then v = read[f] end
@@ -134,7 +144,7 @@ local function vadd(old, delta)
 end
 local function drop_prefix(w, all, p)
   for j = 1, #all, 2 do
-    if string.sub(all[j], 1, #p) == p then w[all[j]] = false end
+    if string.sub(all[j], 1, #p) == p then put(w, all[j], false) end
   end
   for f in pairs(w) do
     if string.sub(f, 1, #p) == p then w[f] = false end
@@ -147,45 +157,45 @@ for _, b in ipairs(todo) do
     local v = true
     if op == 'a' then
       v = vadd(get(sw, sv, f), ARGV[at + 2])
-      if v then sw[f] = v end
+      if v then put(sw, f, v) end
     elseif op == 'n' then
       v = native_merge(get(sw, sv, f), ARGV[at + 3], tonumber(ARGV[at + 2]))
-      if v then sw[f] = v end
+      if v then put(sw, f, v) end
     elseif op == 'x' then
-      sw[f] = ARGV[at + 2]
+      put(sw, f, ARGV[at + 2])
     elseif op == 'd' then
-      sw[f] = false
+      put(sw, f, false)
     elseif op == 'r' then
       drop_prefix(sw, sums_all, f)
     elseif op == 'R' then
       drop_prefix(lw, live_all, f)
     elseif op == 'g' then
-      lw[f] = string.format('%d', now + tonumber(ARGV[at + 2])) .. ' ' .. ARGV[at + 3]
+      put(lw, f, string.format('%d', now + tonumber(ARGV[at + 2])) .. ' ' .. ARGV[at + 3])
     else
       local ms, slices = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
       local slice = math.floor(now / ms)
       local lf = f .. '#' .. string.format('%d', slice) .. '/' .. ARGV[at + 2]
       local old = get(lw, lv, lf)
       v = sketch_merge(old and string.match(old, '^%d+ (.*)$'), ARGV[at + 5], tonumber(ARGV[at + 4]))
-      if v then lw[lf] = string.format('%d', (slice + slices) * ms) .. ' ' .. v end
+      if v then put(lw, lf, string.format('%d', (slice + slices) * ms) .. ' ' .. v) end
     end
     if not v then refused[#refused + 1] = b.seq .. ' ' .. f end
   end
 end
 
-sw[wfield] = string.format('%d', last) .. ' ' .. string.format('%d', refresh and client_now or refreshed)
-if refresh then lw['l' .. writer] = string.format('%d', now + {{HORIZON_MS}}) end
-if not mark then sw['~j'] = string.format('%d', now) end
+put(sw, wfield, string.format('%d', last) .. ' ' .. string.format('%d', refresh and client_now or refreshed))
+if refresh then put(lw, 'l' .. writer, string.format('%d', now + {{HORIZON_MS}})) end
+if not mark then put(sw, '~j', string.format('%d', now)) end
 if janitor then
   for j = 1, #live_all, 2 do
     local f = live_all[j]
     local e = expiry(live_all[j + 1])
     if lw[f] == nil and e and e <= now then
-      lw[f] = false
-      if string.sub(f, 1, 1) == 'l' then sw['w' .. string.sub(f, 2)] = false end
+      put(lw, f, false)
+      if string.sub(f, 1, 1) == 'l' then put(sw, 'w' .. string.sub(f, 2), false) end
     end
   end
-  sw['~j'] = string.format('%d', now)
+  put(sw, '~j', string.format('%d', now))
 end
 
 -- Writes. Live first: its first write is the only one that can still fail (someone else's
@@ -193,7 +203,8 @@ end
 -- fails leaves everything as it was.
 local function write(key, w)
   local set, del = {}, {}
-  for f, v in pairs(w) do
+  for _, f in ipairs(order[w]) do
+    local v = w[f]
     if v then
       set[#set + 1] = f
       set[#set + 1] = v
