@@ -12,6 +12,7 @@ import {
   PROMETHEUS_CONTENT_TYPE,
 } from "./exposition/content-type.ts";
 import { type MetricObjectWithValues, metricObject } from "./exposition/json.ts";
+import { encodeProtobuf } from "./exposition/protobuf.ts";
 import { render, renderFamily } from "./exposition/render.ts";
 import { emptyFlushStats, Flusher, type FlushStats } from "./flush/flusher.ts";
 import {
@@ -297,6 +298,19 @@ export class Registry implements MetricHome {
     return render(
       collected.map((c) => c.family),
       contentType === OPENMETRICS_CONTENT_TYPE ? "openmetrics" : "text",
+      this.defaultLabels,
+    );
+  }
+
+  /**
+   * Reads the global values of every metric in one request, in the Prometheus protobuf format
+   * (`PROTOBUF_CONTENT_TYPE`, delimited MetricFamily messages): the only format that carries
+   * native histogram buckets.
+   */
+  async metricsProtobuf(): Promise<Uint8Array<ArrayBuffer>> {
+    const collected = await this.collect();
+    return encodeProtobuf(
+      collected.map((c) => c.family),
       this.defaultLabels,
     );
   }

@@ -125,6 +125,9 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
     ? undefined
     : new Histogram({
         buckets: HONO_DURATION_BUCKETS,
+        // Native buckets beside the classic ones: text and OpenMetrics scrapes see the same,
+        // a Prometheus that asks for protobuf gets exact-resolution merged histograms too.
+        native: true,
         ...withoutAdapterOptions(durationOptions),
         name: `${prefix}${durationOptions.name ?? "http_request_duration_seconds"}`,
         help: durationOptions.help ?? "Duration of HTTP requests in seconds",

@@ -1,7 +1,8 @@
 // The scrape endpoint every adapter shares, in web-standard APIs only: optional bearer-token
 // auth, content negotiation (OpenMetrics when the scraper asks for it), and a 503 that says
 // Redis could not be read instead of an unhandled error.
-import { negotiateContentType } from "../exposition/content-type.ts";
+import { negotiateScrapeFormat } from "../exposition/accept-protobuf.ts";
+import { PROTOBUF_CONTENT_TYPE } from "../exposition/protobuf.ts";
 import type { Registry } from "../registry.ts";
 
 export interface MetricsEndpointOptions {
@@ -28,9 +29,12 @@ export async function metricsResponse(
       });
     }
   }
-  const contentType = negotiateContentType(request.headers.get("accept"));
+  const contentType = negotiateScrapeFormat(request.headers.get("accept"));
   try {
-    const body = await registry.metrics(contentType);
+    const body =
+      contentType === PROTOBUF_CONTENT_TYPE
+        ? await registry.metricsProtobuf()
+        : await registry.metrics(contentType);
     return new Response(body, {
       status: 200,
       headers: { "Content-Type": contentType, "Cache-Control": "no-store" },

@@ -150,7 +150,7 @@ function native(h: Writer, n: NativeBuckets): void {
 export function encodeProtobuf(
   families: readonly MetricFamily[],
   defaultLabels: Readonly<Record<string, string>> = {},
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const out = new Writer();
   for (const f of families) {
     const own = Object.entries(defaultLabels).filter(([n]) => !f.labelNames.includes(n as never));

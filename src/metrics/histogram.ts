@@ -1,6 +1,13 @@
 import type { BatchWriter } from "../batch.ts";
 import { DEFAULT_BUCKETS } from "../buckets.ts";
 import { valuesOfKey } from "../labels.ts";
+import { NativeAccumulator } from "../native/accumulator.ts";
+import {
+  type NativeConfig,
+  type NativeHistogramOptions,
+  resolveNativeOptions,
+} from "../native/options.ts";
+import { decodePacked } from "../native/packed.ts";
 import type { Series } from "../series.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
@@ -11,6 +18,13 @@ import { SumsMetric } from "./sums.ts";
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
   buckets?: readonly number[];
+  /**
+   * Also keep Prometheus native (exponential) buckets, merged across every instance in Redis
+   * and exposed in the protobuf format a Prometheus with native histograms asks for; the
+   * classic buckets stay beside them for text scrapes. `true` or options (schema,
+   * bucketFactor, zeroThreshold, maxBuckets): see docs/native-histograms.md. Default off.
+   */
+  native?: boolean | NativeHistogramOptions;
   collect?: CollectFunction<Histogram<T>>;
 }
 
@@ -28,6 +42,10 @@ interface Pending {
   counts: number[];
   sum: number;
   n: number;
+  /** Native buckets of this flush's observations (native histograms only). */
+  native?: NativeAccumulator;
+  /** Native deltas owed to one prefix, packed (a metric in registries of several prefixes). */
+  packed?: string[];
 }
 
 const INF = "+Inf";
@@ -35,6 +53,8 @@ const INF = "+Inf";
 export class Histogram<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "histogram" as const;
   readonly upperBounds: readonly number[];
+  /** The native buckets' configuration; undefined when they are off. */
+  readonly nativeConfig: NativeConfig | undefined;
   /**
    * reset() on this instance, and nothing recorded here since: a label-less histogram then
    * shows no series until one is observed, as prom-client's (which drops its zero series).
@@ -44,6 +64,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   constructor(config: HistogramConfiguration<T>) {
     super(config, ["le"]);
     this.upperBounds = Object.freeze(validateBuckets(this.name, config.buckets ?? DEFAULT_BUCKETS));
+    this.nativeConfig = resolveNativeOptions(this.name, config.native);
     this.register(config.registers);
   }
 
@@ -94,7 +115,13 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   private emptyEntry(): Pending {
-    return { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0, n: 0 };
+    const c = this.nativeConfig;
+    return {
+      counts: new Array<number>(this.upperBounds.length + 1).fill(0),
+      sum: 0,
+      n: 0,
+      native: c && new NativeAccumulator(c.schema, c.zeroThreshold, c.maxBuckets),
+    };
   }
 
   private record(s: Series<Pending> | undefined, value: unknown): void {
@@ -115,10 +142,16 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     e.counts[i]!++;
     e.sum = sum;
     e.n++;
+    e.native?.observe(value);
   }
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.histogram(this.name, this.upperBounds, key, e.sum, e.counts, e.n);
+    const max = this.nativeConfig?.maxBuckets ?? 0;
+    if (e.native !== undefined && !e.native.isEmpty) {
+      batch.native(this.name, key, max, e.native.encode(e.sum), 0);
+    }
+    for (const packed of e.packed ?? []) batch.native(this.name, key, max, packed, 0);
   }
 
   protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
@@ -126,15 +159,20 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   protected owe(owed: Pending | undefined, entry: Pending): Pending {
-    const o = owed ?? this.emptyEntry();
+    const o = owed ?? { ...this.emptyEntry(), native: undefined };
     for (let i = 0; i < o.counts.length; i++) o.counts[i]! += entry.counts[i]!;
     o.sum += entry.sum;
     o.n += entry.n;
+    // Native deltas are not added up here (that is Redis's merge): each goes as it is.
+    if (entry.native !== undefined && !entry.native.isEmpty) {
+      (o.packed ??= []).push(entry.native.encode(entry.sum));
+    }
     return o;
   }
 
   collect(snapshot: Snapshot): Sample[] {
     const bounds = this.upperBounds;
+    const natives = snapshot.native(this.name);
     const series = new Map<string, { counts: number[]; sum: number }>();
     for (const stored of snapshot.histogram(this.name)) {
       let s = series.get(stored.key);
@@ -165,9 +203,21 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
         samples.push({ suffix: "_bucket", values, extra: ["le", le], value: cumulative });
       }
       samples.push({ suffix: "_sum", values, value: s.sum });
-      samples.push({ suffix: "_count", values, value: cumulative });
+      const packed = natives.get(key);
+      const native = packed === undefined ? undefined : nativeBuckets(packed);
+      samples.push({ suffix: "_count", values, value: cumulative, ...(native && { native }) });
     }
     return samples;
+  }
+}
+
+/** The native buckets of a stored series; undefined when the stored value is unreadable. */
+function nativeBuckets(packed: string) {
+  try {
+    const { schema, zeroThreshold, zeroCount, positive, negative } = decodePacked(packed);
+    return { schema, zeroThreshold, zeroCount, positive, negative };
+  } catch {
+    return undefined;
   }
 }
 

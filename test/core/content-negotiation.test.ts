@@ -5,6 +5,7 @@
 // Prometheus 3 is checked here by its headers and parsing rules only (not installable here).
 import { describe, expect, it } from "vitest";
 import { metricsResponse } from "../../src/adapters/metrics-endpoint.ts";
+import { PROTOBUF_CONTENT_TYPE } from "../../src/exposition/protobuf.ts";
 import {
   Counter,
   negotiateContentType,
@@ -21,32 +22,41 @@ import {
 } from "../helpers/scrapers.ts";
 import { newClient, uniquePrefix } from "../helpers/stack.ts";
 
-const SCRAPERS: [string, string, string][] = [
-  ["Prometheus 3 (default scrape protocols)", PROMETHEUS_3_ACCEPT, OPENMETRICS_CONTENT_TYPE],
+/** [scraper, its Accept header, negotiateContentType's text format, what /metrics answers] */
+const SCRAPERS: [string, string, string, string][] = [
+  [
+    "Prometheus 3 (default scrape protocols)",
+    PROMETHEUS_3_ACCEPT,
+    OPENMETRICS_CONTENT_TYPE,
+    OPENMETRICS_CONTENT_TYPE,
+  ],
   [
     "Prometheus 3 (native histograms: protobuf first)",
     PROMETHEUS_3_PROTO_FIRST_ACCEPT,
     OPENMETRICS_CONTENT_TYPE,
+    PROTOBUF_CONTENT_TYPE,
   ],
   [
     "Prometheus 3 (scrape_protocols: PrometheusText1.0.0 first)",
     "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,*/*;q=0.1",
+    PROMETHEUS_CONTENT_TYPE,
     PROMETHEUS_CONTENT_TYPE,
   ],
   [
     "Prometheus 3 (scrape_protocols: [PrometheusProto] only)",
     "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,*/*;q=0.1",
     PROMETHEUS_CONTENT_TYPE,
+    PROTOBUF_CONTENT_TYPE,
   ],
-  ["Prometheus 2", PROMETHEUS_2_ACCEPT, OPENMETRICS_CONTENT_TYPE],
-  ["curl", "*/*", PROMETHEUS_CONTENT_TYPE],
-  ["no Accept header", "", PROMETHEUS_CONTENT_TYPE],
+  ["Prometheus 2", PROMETHEUS_2_ACCEPT, OPENMETRICS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE],
+  ["curl", "*/*", PROMETHEUS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE],
+  ["no Accept header", "", PROMETHEUS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE],
 ];
 
 describe("content negotiation with real scrapers' Accept headers", () => {
-  for (const [scraper, accept, expected] of SCRAPERS) {
+  for (const [scraper, accept, text, expected] of SCRAPERS) {
     it(`${scraper}: answers a Content-Type Prometheus 3 parses`, async () => {
-      expect(negotiateContentType(accept)).toBe(expected);
+      expect(negotiateContentType(accept)).toBe(text);
       const registry = new Registry({ redis: newClient(), prefix: uniquePrefix("negotiate") });
       new Counter({ name: "scrapes_total", help: "Scrapes", registers: [registry] }).inc(2);
       await registry.flush();
@@ -58,7 +68,11 @@ describe("content negotiation with real scrapers' Accept headers", () => {
       expect(contentType).toBe(expected);
       const mediaType = prometheus3MediaType(contentType);
       expect(mediaType).toBe(expected.split(";")[0]);
-      // The body is in the format the header names.
+      // The body is in the format the header names (the protobuf one: test/exposition).
+      if (expected === PROTOBUF_CONTENT_TYPE) {
+        expect(new TextDecoder().decode(await res.arrayBuffer())).toContain("scrapes_total");
+        return;
+      }
       const body = await res.text();
       expect(body.endsWith("# EOF\n")).toBe(mediaType === "application/openmetrics-text");
       expect(sampleValue(parseChecked(body), "scrapes_total")).toBe(2);

@@ -91,6 +91,31 @@ describe("billed commands per flush, as Upstash bills them", () => {
     });
   }
 
+  it("a native histogram: 3, whatever the number of series and buckets", async () => {
+    const m = await warmRegistry();
+    const native = new Histogram({
+      name: "nat",
+      help: "n",
+      labelNames: ["k"],
+      native: true,
+      registers: [m.registry],
+    });
+    native.observe({ k: "warm" }, 1);
+    await m.registry.flush();
+    for (const [k, s] of [
+      [1, 1],
+      [1000, 1],
+      [1000, 100],
+    ] as const) {
+      const counts = await billed(async () => {
+        // Values over eight decades: up to the 160-bucket cap per series.
+        for (let i = 0; i < k; i++) native.observe({ k: `s${i % s}` }, 10 ** ((i % 800) / 100 - 4));
+        await m.registry.flush();
+      });
+      expect(counts, `K=${k} S=${s}`).toEqual({ evalsha: 1, hmget: 1, hset: 1 });
+    }
+  });
+
   it("every type at once, 1,000 series spread over them: 6", async () => {
     const m = await warmRegistry();
     const counts = await billed(async () => {
