@@ -15,6 +15,7 @@ import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
 import { sleep, withTimeout } from "./flush/timeout.ts";
 import { SeriesLimits } from "./limits.ts";
 import type { Metric } from "./metrics/metric.ts";
+import { assertExposable, validDefaultLabels } from "./names.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { drainAll } from "./store/encode.ts";
 import { RedisStore } from "./store/redis-store.ts";
@@ -134,6 +135,7 @@ export class Registry {
     if (existing !== undefined && existing !== metric) {
       throw new Error(`A metric with the name ${metric.name} has already been registered.`);
     }
+    if (existing === undefined) assertExposable(this.metricsByName.values(), metric);
     this.metricsByName.set(metric.name, metric);
     metric.useLimits(this.limits);
   }
@@ -156,7 +158,7 @@ export class Registry {
   }
 
   setDefaultLabels(labels: Record<string, string | number>): void {
-    this.defaultLabels = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
+    this.defaultLabels = validDefaultLabels(labels);
   }
 
   /** Deletes every metric's stored values for all instances on the next flush. */

@@ -1,7 +1,7 @@
 // Every check that turns bad input into a clear error lives here, so metrics stay small.
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export function validateMetricName(name: unknown): asserts name is string {
   if (typeof name !== "string" || !METRIC_NAME.test(name)) {

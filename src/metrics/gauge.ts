@@ -41,7 +41,10 @@ interface Value {
  * scrape by expiry alone. A live instance rewrites them before half the expiry has passed.
  */
 export class Gauge<T extends string = string> extends Metric<T> {
-  readonly type = "gauge" as const;
+  // A getter, not a field: the registry reads it while the base constructor registers.
+  get type(): "gauge" {
+    return "gauge";
+  }
   readonly aggregate: GaugeAggregate;
   readonly expireMs: number;
   private readonly values = new Map<string, Value>();

@@ -31,7 +31,10 @@ interface Pending {
 const INF = "+Inf";
 
 export class Histogram<T extends string = string> extends SumsMetric<T, Pending> {
-  readonly type = "histogram" as const;
+  // A getter, not a field: the registry reads it while the base constructor registers.
+  get type(): "histogram" {
+    return "histogram";
+  }
   readonly upperBounds: readonly number[];
 
   constructor(config: HistogramConfiguration<T>) {

@@ -49,7 +49,10 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * window (maxAgeSeconds, ageBuckets). _sum and _count are global all-time sums.
  */
 export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
-  readonly type = "summary" as const;
+  // A getter, not a field: the registry reads it while the base constructor registers.
+  get type(): "summary" {
+    return "summary";
+  }
   readonly percentiles: readonly number[];
   readonly maxAgeSeconds: number;
   readonly ageBuckets: number;
