@@ -176,8 +176,11 @@ function seriesId(s: ParsedSample): string {
   return `${s.name}${JSON.stringify(labels)}`;
 }
 
-/** No duplicate series; every histogram series has cumulative buckets ending in +Inf = _count. */
-export function checkSeries(families: ParsedFamily[]): void {
+/**
+ * No duplicate series; every histogram series has cumulative buckets ending in +Inf = _count.
+ * OpenMetrics may leave out _sum and _count together (negative buckets or sum).
+ */
+export function checkSeries(families: ParsedFamily[], openMetrics = false): void {
   const seen = new Set<string>();
   for (const f of families) {
     for (const s of f.samples) {
@@ -196,9 +199,14 @@ export function checkSeries(families: ParsedFamily[]): void {
       const buckets = samples.filter((s) => s.name === `${f.name}_bucket`);
       const count = samples.find((s) => s.name === `${f.name}_count`);
       const inf = buckets.find((s) => s.labels.le === "+Inf");
+      const sum = samples.find((s) => s.name === `${f.name}_sum`);
       expect(inf, `${f.name}${id} lacks a +Inf bucket`).toBeDefined();
-      expect(count, `${f.name}${id} lacks _count`).toBeDefined();
-      expect(inf!.value).toBe(count!.value);
+      if (openMetrics && sum === undefined) {
+        expect(count, `${f.name}${id} has _count without _sum`).toBeUndefined();
+      } else {
+        expect(count, `${f.name}${id} lacks _count`).toBeDefined();
+        expect(inf!.value).toBe(count!.value);
+      }
       const les = buckets.map((s) => (s.labels.le === "+Inf" ? Infinity : Number(s.labels.le)));
       for (let i = 1; i < buckets.length; i++) {
         expect(les[i]!, `${f.name}${id} buckets out of order`).toBeGreaterThan(les[i - 1]!);
@@ -214,10 +222,11 @@ export function checkSeries(families: ParsedFamily[]): void {
  */
 export function parseChecked(text: string): ParsedFamily[] {
   expect(text.endsWith("\n")).toBe(true);
-  if (text.endsWith("# EOF\n")) openMetricsCheck(text);
+  const openMetrics = text.endsWith("# EOF\n");
+  if (openMetrics) openMetricsCheck(text);
   else promtoolCheck(text);
   const families = parseExposition(text);
-  checkSeries(families);
+  checkSeries(families, openMetrics);
   return families;
 }
 
