@@ -1,3 +1,4 @@
+import { isolated } from "./callbacks.ts";
 import { provideDefaultRegistry } from "./default-registry.ts";
 import {
   negotiateContentType,
@@ -39,7 +40,8 @@ export interface RegistryOptions extends ReliabilityOptions {
   instanceId?: string;
   /**
    * Called with every flush failure (after its retries) and every drop of unwritten updates;
-   * the handler never sees these errors. Default: console.error.
+   * the handler never sees these errors. Default: console.error. A throw (or a rejected
+   * promise) from it is swallowed and counted in `stats.callbackErrors`.
    */
   onError?: (error: unknown) => void;
 }
@@ -75,7 +77,7 @@ export class Registry {
     this.prefix = prefix;
     if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
     this.instance = options.instanceId;
-    this.onError = options.onError ?? defaultOnError;
+    this.onError = isolated(options.onError ?? defaultOnError, () => this.countCallbackError());
     this.reliability = resolveReliability(options);
     this.self = this.reliability.selfMetrics ? new SelfMetrics() : undefined;
     this.flusher = new Flusher(
@@ -96,6 +98,11 @@ export class Registry {
       (n) => this.flusher.countDropped("series_limit", n),
     );
     if (options.redis) this.setRedis(options.redis);
+  }
+
+  /** A callback given to this registry or its adapters threw: swallowed, counted here. */
+  countCallbackError(): void {
+    this.stats.callbackErrors++;
   }
 
   /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */

@@ -28,7 +28,13 @@ it("a histogram with negative bucket bounds: OpenMetrics without _sum and _count
 
 it("a histogram series whose sum is negative: OpenMetrics without its _sum and _count", async () => {
   const r = new Registry({ redis: newClient(), prefix: uniquePrefix("om") });
-  const h = new Histogram({ name: "d", help: "h", labelNames: ["k"], buckets: [1], registers: [r] });
+  const h = new Histogram({
+    name: "d",
+    help: "h",
+    labelNames: ["k"],
+    buckets: [1],
+    registers: [r],
+  });
   h.observe({ k: "neg" }, -3);
   h.observe({ k: "pos" }, 3);
   const { text, om } = await scrapeBoth(r);
