@@ -98,6 +98,11 @@ export abstract class Metric<T extends string = string> {
     return false;
   }
 
+  /** The bounds this metric records within (its first registry's). */
+  protected get seriesLimits(): SeriesLimits {
+    return this.limits;
+  }
+
   /** The series was removed: it no longer counts against the bounds. */
   protected forgetSeries(key: string): void {
     if (this.knownSeries.delete(key)) this.limits.give(key);

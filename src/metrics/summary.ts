@@ -39,6 +39,9 @@ interface Pending {
   n: number;
 }
 
+/** Budget a pending series takes besides its bucket arrays (its objects and map entry). */
+const PENDING_ENTRY_BYTES = 320;
+
 /** prom-client's default percentiles. */
 const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
 
@@ -104,7 +107,15 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
-    this.removeSeries(this.labelSet.keyOfArgs(args));
+    const key = this.labelSet.keyOfArgs(args);
+    const e = this.pending.get(key);
+    if (e !== undefined) this.free(e);
+    this.removeSeries(key);
+  }
+
+  override reset(): void {
+    for (const e of this.pending.values()) this.free(e);
+    super.reset();
   }
 
   private record(key: string, v: number): void {
@@ -112,19 +123,28 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
     let e = this.pending.get(key);
     if (e === undefined) {
       if (!this.admit(key)) return;
-      e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets), n: 0 };
+      // The registry's series budget pays for what this series holds until the next flush.
+      const limits = this.seriesLimits;
+      if (!limits.reserve(PENDING_ENTRY_BYTES)) return limits.refused(1);
+      e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets, limits), n: 0 };
       this.pending.set(key, e);
     }
     const sum = e.sum + v;
     if (!Number.isFinite(sum)) throw overflow(this.name, v);
+    if (!e.sketch.add(v)) return this.seriesLimits.refused(1);
     e.sum = sum;
-    e.sketch.add(v);
     e.n++;
   }
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.summary(this.name, key, e.sketch.count, e.sum, e.n);
     batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
+    this.free(e); // written: drain() drops the entry, its memory goes back to the budget
+  }
+
+  private free(e: Pending): void {
+    e.sketch.release();
+    this.seriesLimits.release(PENDING_ENTRY_BYTES);
   }
 
   collect(snapshot: Snapshot): Sample[] {

@@ -137,7 +137,7 @@ it("registries over prefixes, instance ids and names that meet by concatenation 
               if (w.registry !== i || w.name !== m.name || seen.has(w.label)) continue;
               seen.add(w.label);
               const expected = model.get(`${specs[i]!.prefix}/${m.type}/${m.name}/${w.label}`);
-              const labels = w.label === "" ? {} : { v: w.label };
+              const labels: Record<string, string> = w.label === "" ? {} : { v: w.label };
               const sample =
                 m.type === "histogram" || m.type === "summary" ? `${m.name}_sum` : m.name;
               expect(sampleValue(families, sample, labels), `${key} ${w.label}`).toBe(expected);
