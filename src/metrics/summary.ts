@@ -39,6 +39,17 @@ interface Pending {
   n: number;
 }
 
+/**
+ * Magnitudes between 0 and the mapping's smallest bucket (subnormal doubles, below about
+ * 1.1e-308) cannot be answered within α: they are refused rather than read back as 0.
+ */
+function tooCloseToZero(name: string, v: number, tiny: number): RangeError {
+  return new RangeError(
+    `Value ${v} of ${name} is too close to 0 for a summary: its quantiles keep their relative ` +
+      `accuracy for 0 and for magnitudes above ${tiny.toPrecision(4)} up to Number.MAX_VALUE`,
+  );
+}
+
 /** Budget a pending series takes besides its bucket arrays (its objects and map entry). */
 const PENDING_ENTRY_BYTES = 320;
 
@@ -120,6 +131,8 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
 
   private record(key: string, v: number): void {
     validateFinite(this.name, v);
+    const tiny = this.mapping.minIndexable;
+    if (v <= tiny && v >= -tiny && v !== 0) throw tooCloseToZero(this.name, v, tiny);
     let e = this.pending.get(key);
     if (e === undefined) {
       if (!this.admit(key)) return;
