@@ -312,11 +312,14 @@ export function globalRegistry(): Registry {
 
 provideDefaultRegistry(globalRegistry);
 
-/** An instance id ends up in a hash field and a label value: printable, no whitespace. */
+/**
+ * An instance id ends up in a hash field and a label value: printable, no whitespace, no lone
+ * surrogate (two ids differing only there would be one instance_id on the wire).
+ */
 function validateInstanceId(id: unknown): void {
-  if (typeof id !== "string" || !/^[^\s\p{Cc}]{1,256}$/u.test(id)) {
+  if (typeof id !== "string" || !/^[^\s\p{Cc}\p{Cs}]{1,256}$/u.test(id)) {
     throw new Error(
-      `Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace or controls`,
+      `Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace, controls or lone surrogates`,
     );
   }
 }

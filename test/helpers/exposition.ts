@@ -138,7 +138,7 @@ export function parseExposition(text: string): ParsedFamily[] {
   let current: ParsedFamily | undefined;
   for (const line of text.split("\n")) {
     if (line === "" || line === "# EOF") continue;
-    const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+    const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/s.exec(line);
     if (meta) {
       let family = current;
       if (family === undefined || family.name !== meta[2]) {
@@ -168,7 +168,7 @@ export function parseExposition(text: string): ParsedFamily[] {
 }
 
 function unescapeText(s: string): string {
-  return s.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+  return s.replace(/\\(.)/gs, (_, c: string) => (c === "n" ? "\n" : c));
 }
 
 function seriesId(s: ParsedSample): string {

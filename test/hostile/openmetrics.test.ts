@@ -68,3 +68,18 @@ it("counters with and without _total have one family name in OpenMetrics", async
   expect([sampleValue(om, "a_total"), sampleValue(om, "b_total")]).toEqual([2, 3]);
   expect(om.map((f) => f.name)).toEqual(["a", "b"]);
 });
+
+it("label values that differ only in lone surrogates are one series, as a scraper reads them", async () => {
+  const r = new Registry({ redis: newClient(), prefix: uniquePrefix("om") });
+  const c = new Counter({ name: "u_total", help: "h", labelNames: ["v"], registers: [r] });
+  c.inc({ v: "a\ud800" });
+  c.inc({ v: "a\udc00" });
+  c.labels("a\udbff").inc();
+  await r.flush();
+  // What goes over the wire is UTF-8: a lone surrogate is U+FFFD there.
+  const wire = (t: string) => new TextDecoder().decode(new TextEncoder().encode(t));
+  const text = parseChecked(wire(await r.metrics()));
+  expect(sampleValue(text, "u_total", { v: "a\ufffd" })).toBe(3);
+  parseChecked(wire(await r.metrics(Registry.OPENMETRICS_CONTENT_TYPE)));
+  expect(() => new Registry({ instanceId: "x\ud800" })).toThrow(/Invalid instanceId/);
+});
