@@ -87,7 +87,10 @@ function jsonString(v: string): string {
  * differ only there would otherwise be two series that a scraper reads as one.
  */
 function wellFormed(v: string): string {
-  return v.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+  return v.replace(
+    /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    "\ufffd",
+  );
 }
 
 function checkValue(metric: string, v: unknown): string {

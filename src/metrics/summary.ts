@@ -138,13 +138,19 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
       if (!this.admit(key)) return;
       // The registry's series budget pays for what this series holds until the next flush.
       const limits = this.seriesLimits;
-      if (!limits.reserve(PENDING_ENTRY_BYTES)) return limits.refused(1);
+      if (!limits.reserve(PENDING_ENTRY_BYTES)) {
+        limits.refused(1);
+        return;
+      }
       e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets, limits), n: 0 };
       this.pending.set(key, e);
     }
     const sum = e.sum + v;
     if (!Number.isFinite(sum)) throw overflow(this.name, v);
-    if (!e.sketch.add(v)) return this.seriesLimits.refused(1);
+    if (!e.sketch.add(v)) {
+      this.seriesLimits.refused(1); // no memory left for it: dropped and counted
+      return;
+    }
     e.sum = sum;
     e.n++;
   }

@@ -59,7 +59,7 @@ describe("a summary at the edges of the doubles", () => {
       tiny * (1 + 1e-15),
       -tiny * 1.5,
     ];
-    values.forEach((v, i) => s.observe({ k: String(i) }, v));
+    for (const [i, v] of values.entries()) s.observe({ k: String(i) }, v);
     await r.flush();
     const families = parseChecked(await r.metrics());
     values.forEach((v, i) => {
