@@ -67,10 +67,21 @@ export function jsonString(v: string): string {
     const c = v.charCodeAt(i);
     // What JSON.stringify escapes: controls, quote, backslash, (lone) surrogates.
     if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
-      return JSON.stringify(v);
+      return JSON.stringify(wellFormed(v));
     }
   }
   return `"${v}"`;
+}
+
+/**
+ * A lone surrogate becomes U+FFFD, as it does in the UTF-8 of a scrape: two label values that
+ * differ only there would otherwise be two series that a scraper reads as one.
+ */
+function wellFormed(v: string): string {
+  return v.replace(
+    /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    "\ufffd",
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 // Bounds on how many label sets (series) the metrics of one registry remember in an isolate, so
 // a flood of distinct label values can neither exhaust memory nor blow up Redis. An update that
-// would add a series beyond a bound is dropped and counted, never thrown into the handler.
+// would add a series beyond a bound is dropped and counted, never thrown into the handler. The
+// same byte budget pays for the summary sketches pending until the next flush (reserve/release).
 
 /** Rough memory of one remembered series: its key twice (UTF-16) plus map/set entries. */
 export function seriesCost(key: string): number {
@@ -42,6 +43,24 @@ export class SeriesLimits {
 
   give(key: string): void {
     this.bytes = Math.max(0, this.bytes - seriesCost(key));
+  }
+
+  /** Reserves memory for pending data (summary sketches) in the same budget; false if full. */
+  reserve(bytes: number): boolean {
+    if (this.bytes + bytes > this.maxBytes) return false;
+    this.bytes += bytes;
+    return true;
+  }
+
+  /** Reserves room to grow pending data: only up to half the budget (new series go first). */
+  grow(bytes: number): boolean {
+    if (this.bytes + bytes > this.maxBytes / 2) return false;
+    this.bytes += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.bytes = Math.max(0, this.bytes - bytes);
   }
 
   refused(updates: number): void {

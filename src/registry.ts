@@ -1,4 +1,5 @@
 import type { Drainable } from "./batch.ts";
+import { isolated } from "./callbacks.ts";
 import {
   type CustomMetric,
   type CustomMetricData,
@@ -25,6 +26,7 @@ import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
 import { withTimeout } from "./flush/timeout.ts";
 import { SeriesLimits } from "./limits.ts";
 import { Metric, type MetricHome } from "./metrics/metric.ts";
+import { assertExposable, validDefaultLabels } from "./names.ts";
 import { LocalData, OverlaySnapshot } from "./overlay.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { DecodedSnapshot } from "./store/decode.ts";
@@ -56,7 +58,8 @@ export interface RegistryOptions extends ReliabilityOptions {
   instanceId?: string;
   /**
    * Called with every flush failure (after its retries) and every drop of unwritten updates;
-   * the handler never sees these errors. Default: console.error.
+   * the handler never sees these errors. Default: console.error. A throw (or a rejected
+   * promise) from it is swallowed and counted in `stats.callbackErrors`.
    */
   onError?: (error: unknown) => void;
   /**
@@ -117,7 +120,7 @@ export class Registry implements MetricHome {
     this.prefix = prefix;
     if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
     this.instance = options.instanceId;
-    this.onError = options.onError ?? defaultOnError;
+    this.onError = isolated(options.onError ?? defaultOnError, () => this.countCallbackError());
     if (options.flushIntervalMs !== undefined) {
       checkFlushInterval("flushIntervalMs", options.flushIntervalMs);
     }
@@ -142,6 +145,11 @@ export class Registry implements MetricHome {
       (n) => this.flusher.countDropped("series_limit", n),
     );
     if (options.redis) this.setRedis(options.redis);
+  }
+
+  /** A callback given to this registry or its adapters threw: swallowed, counted here. */
+  countCallbackError(): void {
+    this.stats.callbackErrors++;
   }
 
   /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */
@@ -196,6 +204,10 @@ export class Registry implements MetricHome {
     if (existing !== undefined && existing !== metric) {
       throw new Error(`A metric with the name ${name} has already been registered.`);
     }
+    if (existing === undefined) {
+      const named = (m: RegisteredMetric) => ({ name: nameOf(m), type: m.type });
+      assertExposable([...this.metricsByName.values()].map(named), named(metric));
+    }
   }
 
   getSingleMetric(name: string): RegisteredMetric | undefined {
@@ -244,7 +256,7 @@ export class Registry implements MetricHome {
   }
 
   setDefaultLabels(labels: Record<string, string | number>): void {
-    this.defaultLabels = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
+    this.defaultLabels = validDefaultLabels(labels);
   }
 
   /** Deletes every metric's stored values for all instances on the next flush. */
@@ -447,11 +459,14 @@ export function globalRegistry(): Registry {
 
 provideDefaultRegistry(globalRegistry);
 
-/** An instance id ends up in a hash field and a label value: printable, no whitespace. */
+/**
+ * An instance id ends up in a hash field and a label value: printable, no whitespace, no lone
+ * surrogate (two ids differing only there would be one instance_id on the wire).
+ */
 function validateInstanceId(id: unknown): void {
-  if (typeof id !== "string" || !/^[^\s\p{Cc}]{1,256}$/u.test(id)) {
+  if (typeof id !== "string" || !/^[^\s\p{Cc}\p{Cs}]{1,256}$/u.test(id)) {
     throw new Error(
-      `Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace or controls`,
+      `Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace, controls or lone surrogates`,
     );
   }
 }

@@ -3,7 +3,7 @@
 // match on it); the checks prom-client does not make have messages of our own.
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** prom-client's validateMetricName: true when `name` is a valid metric name. */
 export function validateMetricName(name: unknown): boolean {

@@ -6,6 +6,7 @@ import { Redis } from "@upstash/redis";
 import type { Context, MiddlewareHandler } from "hono";
 import { env } from "hono/adapter";
 import { routePath } from "hono/route";
+import { isolated } from "../callbacks.ts";
 import {
   collectDefaultMetrics,
   type DefaultMetricsCollectorConfiguration,
@@ -16,7 +17,7 @@ import { Histogram, type HistogramConfiguration } from "../metrics/histogram.ts"
 import type { MetricConfiguration } from "../metrics/metric.ts";
 import { Registry } from "../registry.ts";
 import type { RedisClient } from "../types.ts";
-import { metricsResponse } from "./metrics-endpoint.ts";
+import { metricsResponse, misconfigured } from "./metrics-endpoint.ts";
 
 /**
  * Extra labels: label name → its value from the context. A value that is not text is written
@@ -50,9 +51,11 @@ export interface PrometheusOptions {
   collectDefaultMetrics?: boolean | DefaultMetricsCollectorConfiguration;
   /**
    * Bearer token `printMetrics` requires; a function can read it from the Worker env,
-   * e.g. `(c) => c.env.METRICS_TOKEN`. Unset or empty: /metrics is open.
+   * e.g. `(c) => c.env.METRICS_TOKEN`. Without this option /metrics is open. An option that
+   * yields nothing (`undefined` or `""`: the secret is not set) answers 500 and tells
+   * `onError`, never the values; `null` says "open" on purpose.
    */
-  token?: string | ((c: Context) => string | undefined);
+  token?: string | null | ((c: Context) => string | null | undefined);
   /**
    * The Redis client, when the registry has none: a client, or a function of the context.
    * Default: made from `UPSTASH_REDIS_REST_URL` / `UPSTASH_REDIS_REST_TOKEN` on the first
@@ -103,7 +106,7 @@ export interface PrometheusMiddleware extends MiddlewareHandler {
 export function prometheus(options: PrometheusOptions = {}): PrometheusMiddleware {
   const registry = options.registry ?? new Registry();
   const prefix = options.prefix ?? "";
-  const report = options.onError ?? reportError;
+  const report = isolated(options.onError ?? reportError, () => registry.countCallbackError());
   const durationOptions = options.metricOptions?.requestDuration ?? {};
   const totalOptions = options.metricOptions?.requestsTotal ?? {};
   const durationLabels = durationOptions.customLabels ?? {};
@@ -191,9 +194,16 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
   };
 
   const printMetrics = async (c: Context): Promise<Response> => {
-    attachRedis(c);
-    const token = typeof options.token === "function" ? options.token(c) : options.token;
-    return metricsResponse(registry, c.req.raw, { token, onError: report });
+    let token: string | null | undefined;
+    try {
+      attachRedis(c);
+      token = typeof options.token === "function" ? options.token(c) : options.token;
+    } catch (error) {
+      report(error); // a throwing token or redis option: misconfigured, never open
+      return misconfigured();
+    }
+    const auth = "token" in options ? { token } : {};
+    return metricsResponse(registry, c.req.raw, { ...auth, onError: report });
   };
 
   return Object.assign(registerMetrics, { registerMetrics, printMetrics, registry });

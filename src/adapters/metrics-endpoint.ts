@@ -1,13 +1,20 @@
 // The scrape endpoint every adapter shares, in web-standard APIs only: optional bearer-token
 // auth, content negotiation (OpenMetrics when the scraper asks for it), and a 503 that says
-// Redis could not be read instead of an unhandled error.
+// Redis could not be read instead of an unhandled error. A token option that yields nothing (a
+// secret that is not set) fails closed: 500, never the values.
+import { isolated } from "../callbacks.ts";
 import { negotiateScrapeFormat } from "../exposition/accept-protobuf.ts";
 import { PROTOBUF_CONTENT_TYPE } from "../exposition/protobuf.ts";
 import type { Registry } from "../registry.ts";
 
 export interface MetricsEndpointOptions {
-  /** When set, scrapes must send `Authorization: Bearer <token>`. */
-  token?: string | undefined;
+  /**
+   * Scrapes must send `Authorization: Bearer <token>`. Without this option (or with `null`)
+   * /metrics is open. Given but empty — `undefined` or `""`, e.g. `process.env.METRICS_TOKEN`
+   * with the secret not set — every scrape answers 500 and `onError` is told: a missing secret
+   * never opens the endpoint.
+   */
+  token?: string | null | undefined;
   /** Told why a scrape failed (the response only says "unavailable"). Default: console.error. */
   onError?: (error: unknown) => void;
 }
@@ -18,7 +25,14 @@ export async function metricsResponse(
   request: Request,
   options: MetricsEndpointOptions = {},
 ): Promise<Response> {
-  if (options.token !== undefined && options.token !== "") {
+  const report = isolated(options.onError ?? reportScrapeError, () =>
+    registry.countCallbackError(),
+  );
+  if ("token" in options && options.token !== null) {
+    if (typeof options.token !== "string" || options.token === "") {
+      report(new Error(MISSING_TOKEN));
+      return misconfigured();
+    }
     if (!(await bearerTokenMatches(request.headers.get("authorization"), options.token))) {
       return new Response("Unauthorized\n", {
         status: 401,
@@ -40,7 +54,7 @@ export async function metricsResponse(
       headers: { "Content-Type": contentType, "Cache-Control": "no-store" },
     });
   } catch (error) {
-    (options.onError ?? reportScrapeError)(error);
+    report(error);
     return new Response("Metrics unavailable: the metrics store could not be read.\n", {
       status: 503,
       headers: {
@@ -50,6 +64,21 @@ export async function metricsResponse(
       },
     });
   }
+}
+
+const MISSING_TOKEN =
+  "prometheus-upstash: /metrics has a token option that yields no token (a secret not set?); " +
+  "refusing every scrape until it does (pass no token option, or null, for an open endpoint)";
+
+/** The answer when the endpoint's own configuration is broken: the values are never served. */
+export function misconfigured(): Response {
+  return new Response(
+    "Metrics endpoint misconfigured (see the server's error log); no values are served.\n",
+    {
+      status: 500,
+      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+    },
+  );
 }
 
 /**

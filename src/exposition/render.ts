@@ -39,7 +39,9 @@ export function renderFamily(
   const defaults = Object.entries(defaultLabels).filter(([, v]) => v !== "");
   const extraFirst = f.type === "histogram" || f.type === "summary";
   const defaultsFirst = f.type === "histogram";
+  const omitted = om ? openMetricsOmits(f) : undefined;
   for (const s of f.samples) {
+    if (omitted?.(s)) continue;
     let series = "";
     for (const i of order) {
       const v = s.values[i];
@@ -65,6 +67,27 @@ export function renderFamily(
 
 function sampleName(f: MetricFamily, s: Sample): string {
   return s.name ?? f.name + s.suffix;
+}
+
+/**
+ * What OpenMetrics 1.0 cannot carry: its _sum and _count are counters and quantiles are never
+ * negative. So a histogram with a negative bucket bound, or a series whose sum is negative, is
+ * exposed without _sum and _count (as prometheus_client does); a summary leaves out a negative
+ * _sum and negative quantiles. The text format 0.0.4 shows them all.
+ */
+function openMetricsOmits(f: MetricFamily): ((s: Sample) => boolean) | undefined {
+  if (f.type === "summary") {
+    return (s) => s.value < 0 && (s.suffix === "_sum" || s.extra?.[0] === "quantile");
+  }
+  if (f.type !== "histogram") return undefined;
+  const negativeBound = f.samples.some((s) => s.extra?.[0] === "le" && Number(s.extra[1]) < 0);
+  const negativeSum = new Set<string>();
+  for (const s of f.samples) {
+    if (s.suffix === "_sum" && s.value < 0) negativeSum.add(JSON.stringify(s.values));
+  }
+  return (s) =>
+    (s.suffix === "_sum" || s.suffix === "_count") &&
+    (negativeBound || negativeSum.has(JSON.stringify(s.values)));
 }
 
 export function escapeLabelValue(v: string): string {

@@ -39,6 +39,8 @@ export interface FlushStats {
   pendingBytes: number;
   /** Batches given up while a request for them was in flight: counted once it settles. */
   unsettledBatches: number;
+  /** Throws of user callbacks (onError and the adapters' callbacks), swallowed. */
+  callbackErrors: number;
 }
 
 export function emptyFlushStats(): FlushStats {
@@ -51,6 +53,7 @@ export function emptyFlushStats(): FlushStats {
     pendingBatches: 0,
     pendingBytes: 0,
     unsettledBatches: 0,
+    callbackErrors: 0,
   };
 }
 

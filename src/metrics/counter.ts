@@ -23,7 +23,10 @@ interface Pending {
 
 /** A global counter: every instance adds its deltas into one Redis hash field per series. */
 export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
-  readonly type = "counter" as const;
+  // A getter, not a field: the registry reads it while the base constructor registers.
+  get type(): "counter" {
+    return "counter";
+  }
 
   constructor(config: CounterConfiguration<T>) {
     super(config);

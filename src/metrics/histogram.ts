@@ -51,7 +51,10 @@ interface Pending {
 const INF = "+Inf";
 
 export class Histogram<T extends string = string> extends SumsMetric<T, Pending> {
-  readonly type = "histogram" as const;
+  // A getter, not a field: the registry reads it while the base constructor registers.
+  get type(): "histogram" {
+    return "histogram";
+  }
   readonly upperBounds: readonly number[];
   /** The native buckets' configuration; undefined when they are off. */
   readonly nativeConfig: NativeConfig | undefined;
@@ -165,7 +168,8 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     o.n += entry.n;
     // Native deltas are not added up here (that is Redis's merge): each goes as it is.
     if (entry.native !== undefined && !entry.native.isEmpty) {
-      (o.packed ??= []).push(entry.native.encode(entry.sum));
+      o.packed ??= [];
+      o.packed.push(entry.native.encode(entry.sum));
     }
     return o;
   }

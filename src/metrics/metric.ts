@@ -250,6 +250,11 @@ export abstract class Metric<T extends string = string, E = unknown> {
     return false;
   }
 
+  /** The bounds this metric records within (its first registry's). */
+  protected get seriesLimits(): SeriesLimits {
+    return this.limits;
+  }
+
   /** Forgets a series here; it no longer counts against the bounds. */
   protected forgetSeries(key: string): Series<E> | undefined {
     const s = this.index.delete(key);

@@ -54,6 +54,20 @@ interface Owed {
   n: number;
 }
 
+/**
+ * Magnitudes between 0 and the mapping's smallest bucket (subnormal doubles, below about
+ * 1.1e-308) cannot be answered within α: they are refused rather than read back as 0.
+ */
+function tooCloseToZero(name: string, v: number, tiny: number): RangeError {
+  return new RangeError(
+    `Value ${v} of ${name} is too close to 0 for a summary: its quantiles keep their relative ` +
+      `accuracy for 0 and for magnitudes above ${tiny.toPrecision(4)} up to Number.MAX_VALUE`,
+  );
+}
+
+/** Budget a pending series takes besides its bucket arrays (its objects and map entry). */
+const PENDING_ENTRY_BYTES = 320;
+
 /** prom-client's default percentiles. */
 const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
 
@@ -133,23 +147,47 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
 
   private record(s: Series<Pending> | undefined, value: unknown): void {
     if (typeof value !== "number" || !Number.isFinite(value)) throw invalidValue(value);
+    const tiny = this.mapping.minIndexable;
+    if (value <= tiny && value >= -tiny && value !== 0)
+      throw tooCloseToZero(this.name, value, tiny);
     if (s === undefined) return;
     let e = s.entry;
     if (e === undefined) {
-      e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets), n: 0 };
+      // The registry's series budget pays for what this series holds until the next flush.
+      const limits = this.seriesLimits;
+      if (!limits.reserve(PENDING_ENTRY_BYTES)) {
+        limits.refused(1);
+        return;
+      }
+      e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets, limits), n: 0 };
       s.entry = e;
       this.dirty.push(s);
     }
     const sum = e.sum + value;
     if (!Number.isFinite(sum)) throw overflow(this.name, value);
+    if (!e.sketch.add(value)) {
+      this.seriesLimits.refused(1); // no memory left for it: dropped and counted
+      return;
+    }
     e.sum = sum;
-    e.sketch.add(value);
     e.n++;
   }
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.summary(this.name, key, e.sketch.count, e.sum, e.n);
     batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
+    this.free(e); // written: drain() drops the entry, its memory goes back to the budget
+  }
+
+  private free(e: Pending): void {
+    e.sketch.release();
+    this.seriesLimits.release(PENDING_ENTRY_BYTES);
+  }
+
+  /** Written or dropped: the sketch's memory goes back to the series budget. */
+  protected override discard(e: Pending): void {
+    e.sketch.release();
+    this.seriesLimits.release(PENDING_ENTRY_BYTES);
   }
 
   protected writeOwed(batch: BatchWriter, key: string, o: Owed): void {

@@ -45,6 +45,9 @@ export abstract class SumsMetric<
   /** Adds a pending entry into what a prefix is owed (a new O when there is none yet). */
   protected abstract owe(owed: O | undefined, entry: P): O;
 
+  /** A pending entry is dropped (written, removed or reset): what it held can go. */
+  protected discard(_entry: P): void {}
+
   /** Bucket bounds of the stored series (histograms), for remove(). */
   protected get bounds(): readonly number[] | undefined {
     return undefined;
@@ -65,6 +68,7 @@ export abstract class SumsMetric<
   protected removeSeries(key: string): void {
     const s = this.forgetSeries(key);
     if (s?.entry !== undefined) {
+      this.discard(s.entry);
       s.entry = undefined;
       this.dirty = this.dirty.filter((x) => x !== s);
     }
@@ -73,7 +77,10 @@ export abstract class SumsMetric<
 
   /** Deletes every series of this metric for every instance (on the next flush). */
   reset(): void {
-    for (const s of this.forgetAllSeries()) s.entry = undefined;
+    for (const s of this.forgetAllSeries()) {
+      if (s.entry !== undefined) this.discard(s.entry);
+      s.entry = undefined;
+    }
     this.dirty = [];
     this.removed = [];
     this.resetPending = true;
@@ -112,7 +119,10 @@ export abstract class SumsMetric<
   }
 
   private clearPending(): void {
-    for (const s of this.dirty) s.entry = undefined;
+    for (const s of this.dirty) {
+      if (s.entry !== undefined) this.discard(s.entry);
+      s.entry = undefined;
+    }
     this.dirty = [];
     this.removed = [];
     this.resetPending = false;

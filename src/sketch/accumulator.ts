@@ -3,7 +3,7 @@
 // a log and an array increment, and allocates only when the range of indices grows.
 
 import { DEFAULT_BUCKET_CAP } from "./collapse.ts";
-import { DenseCounts } from "./dense.ts";
+import { DenseCounts, type MemoryBudget } from "./dense.ts";
 import { negativeToken, positiveToken, ZERO_TOKEN } from "./fields.ts";
 import type { LogMapping } from "./mapping.ts";
 
@@ -16,28 +16,44 @@ export class SketchAccumulator {
   /** Observations since the last drain. */
   count = 0;
 
-  constructor(mapping: LogMapping, cap: number = DEFAULT_BUCKET_CAP) {
+  /** `budget` pays for the bucket arrays (dense.ts); release() gives them back. */
+  constructor(mapping: LogMapping, cap: number = DEFAULT_BUCKET_CAP, budget?: MemoryBudget) {
     if (!Number.isInteger(cap) || cap < 1) {
       throw new RangeError(`bucket cap must be a positive integer, got ${cap}`);
     }
     this.mapping = mapping;
-    this.positive = new DenseCounts(cap);
-    this.negative = new DenseCounts(cap);
+    this.positive = new DenseCounts(cap, budget);
+    this.negative = new DenseCounts(cap, budget);
   }
 
-  /** Records one observation. Throws on NaN; ±Infinity land in the outermost bucket. */
-  add(value: number): void {
+  /**
+   * Records one observation; false (nothing recorded) when the budget has no room for it.
+   * Throws on NaN; ±Infinity land in the outermost bucket.
+   */
+  add(value: number): boolean {
     const mapping = this.mapping;
     if (value > mapping.minIndexable) {
-      this.positive.add(mapping.index(value));
+      if (!this.positive.add(mapping.index(value))) return false;
     } else if (value < -mapping.minIndexable) {
-      this.negative.add(mapping.index(-value));
+      if (!this.negative.add(mapping.index(-value))) return false;
     } else if (!Number.isNaN(value)) {
       this.zero++;
     } else {
       throw new TypeError("cannot observe NaN");
     }
     this.count++;
+    return true;
+  }
+
+  /** Bytes of budget its bucket arrays hold. */
+  get bytes(): number {
+    return this.positive.bytes + this.negative.bytes;
+  }
+
+  /** Gives its memory back to the budget; the accumulator is not used afterwards. */
+  release(): void {
+    this.positive.release();
+    this.negative.release();
   }
 
   get isEmpty(): boolean {

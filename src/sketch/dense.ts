@@ -5,11 +5,29 @@
 // binLimit = maxSpan (test/sketch/sketch.test.ts holds them to the same answers). This bounds
 // the memory and the flush size of a batch; Redis applies its own cap on top (lua.ts), by
 // number of buckets rather than by span, which never folds more than this does.
+//
+// The array's bytes come out of a memory budget shared by every sketch of a registry. When the
+// budget has no room for a larger array (growth stops at half of it, so that new series still
+// find room), the counts collapse within the array they have: the same lowest-first folding,
+// over a shorter span. Only a side that has no array yet and finds the budget full cannot
+// record, and says so (add returns false).
 
-const INITIAL_LENGTH = 64;
+const INITIAL_LENGTH = 16;
+
+/** Bytes a registry lets its pending data take (limits.ts). */
+export interface MemoryBudget {
+  /** Room for a new array: false when the budget is full. */
+  reserve(bytes: number): boolean;
+  /** Room to grow an array: refused earlier, so that new series still find room. */
+  grow(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+const UNBOUNDED: MemoryBudget = { reserve: () => true, grow: () => true, release: () => {} };
 
 export class DenseCounts {
   private readonly maxSpan: number;
+  private readonly budget: MemoryBudget;
   private counts = new Float64Array(0);
   /** Bucket index of counts[0]. */
   private offset = 0;
@@ -19,16 +37,36 @@ export class DenseCounts {
   /** Once collapsed, indices below counts[0] belong to counts[0]. */
   private collapsed = false;
 
-  constructor(maxSpan: number) {
+  constructor(maxSpan: number, budget: MemoryBudget = UNBOUNDED) {
     this.maxSpan = maxSpan;
+    this.budget = budget;
   }
 
-  add(index: number): void {
+  /** Counts one value of bucket `index`; false when there is no memory to hold it. */
+  add(index: number): boolean {
     let slot = index - this.offset;
-    if (slot < 0 || slot >= this.counts.length) slot = this.makeRoom(index);
+    if (slot < 0 || slot >= this.counts.length) {
+      slot = this.makeRoom(index);
+      if (slot < 0) return false;
+    }
     this.counts[slot]!++;
     if (index < this.min) this.min = Math.max(index, this.offset);
     if (index > this.max) this.max = index;
+    return true;
+  }
+
+  /** Bytes of budget this holds. */
+  get bytes(): number {
+    return this.counts.byteLength;
+  }
+
+  /** Gives its memory back to the budget (the counts are dropped). */
+  release(): void {
+    this.budget.release(this.counts.byteLength);
+    this.counts = new Float64Array(0);
+    this.min = Number.POSITIVE_INFINITY;
+    this.max = Number.NEGATIVE_INFINITY;
+    this.collapsed = false;
   }
 
   get isEmpty(): boolean {
@@ -58,10 +96,17 @@ export class DenseCounts {
     this.collapsed = false;
   }
 
-  /** Grows, recentres or collapses the array so that `index` has a slot; returns the slot. */
+  /**
+   * Grows, recentres or collapses the array so that `index` has a slot; returns the slot, or −1
+   * when there is no array and the budget cannot pay for one.
+   */
   private makeRoom(index: number): number {
     if (this.isEmpty) {
-      if (this.counts.length === 0) this.counts = new Float64Array(INITIAL_LENGTH);
+      if (this.counts.length === 0) {
+        const length = Math.min(INITIAL_LENGTH, this.maxSpan);
+        if (!this.budget.reserve(8 * length)) return -1;
+        this.counts = new Float64Array(length);
+      }
       this.offset = index - (this.counts.length >> 1);
       return index - this.offset;
     }
@@ -69,20 +114,23 @@ export class DenseCounts {
     const low = Math.min(this.min, index);
     const high = Math.max(this.max, index);
     const span = high - low + 1;
-    if (span > this.maxSpan) return this.collapseTo(high, index);
     let length = this.counts.length;
     while (length < span) length *= 2;
     length = Math.min(length, this.maxSpan);
+    if (length > this.counts.length && !this.budget.grow(8 * (length - this.counts.length))) {
+      length = this.counts.length; // no room to grow: fold within what we have
+    }
+    if (span > length) return this.collapseTo(high, index, length);
     this.relocate(length, low - ((length - span) >> 1));
     return index - this.offset;
   }
 
-  /** Keeps [high − maxSpan + 1, high], folding lower counts into the first slot. */
-  private collapseTo(high: number, index: number): number {
-    const floor = high - this.maxSpan + 1;
+  /** Keeps [high − span + 1, high] in an array of `span`, folding lower counts into slot 0. */
+  private collapseTo(high: number, index: number, span: number): number {
+    const floor = high - span + 1;
     let folded = 0;
     for (let i = this.min; i < floor && i <= this.max; i++) folded += this.counts[i - this.offset]!;
-    this.relocate(this.maxSpan, floor);
+    this.relocate(span, floor);
     this.counts[0]! += folded;
     this.collapsed = true;
     return index < floor ? 0 : index - floor;

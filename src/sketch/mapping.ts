@@ -5,7 +5,8 @@
 // the bundle then fails to build because protobufjs is not one of its dependencies; about
 // 10.8 kB gzip with it). test/sketch/mapping.test.ts checks these indices against it.
 // The arithmetic follows the same order of operations as sketches-js's LogarithmicMapping so
-// the indices agree bit for bit.
+// the indices and values agree bit for bit over its range; ours goes on up to Number.MAX_VALUE
+// (its range ends at MAX_VALUE/γ, and its top bucket is 2.9 % off at α = 1 %).
 
 /** Default relative accuracy α of a summary's quantiles. */
 export const DEFAULT_RELATIVE_ACCURACY = 0.01;
@@ -13,11 +14,14 @@ export const DEFAULT_RELATIVE_ACCURACY = 0.01;
 export class LogMapping {
   readonly relativeAccuracy: number;
   readonly gamma: number;
-  /** Smallest magnitude that gets its own bucket; anything closer to 0 counts as zero. */
+  /**
+   * Largest magnitude that counts as zero (2^−1023·γ, as sketches-js): below it, doubles
+   * (subnormals) are too coarse for a bucket to stand within α of its values.
+   */
   readonly minIndexable: number;
-  /** Largest magnitude whose bucket value stays finite; larger values use its bucket. */
+  /** Largest magnitude indexed: Number.MAX_VALUE (sketches-js stops at MAX_VALUE / γ). */
   readonly maxIndexable: number;
-  /** Bucket of maxIndexable: the highest index this mapping produces. */
+  /** Bucket of Number.MAX_VALUE: the highest index this mapping produces. */
   readonly maxIndex: number;
   /** 1 / log2(γ), so that log_γ(v) = log2(v) · multiplier. */
   private readonly multiplier: number;
@@ -35,14 +39,13 @@ export class LogMapping {
     this.multiplier = (1 / Math.log1p(gammaMantissa)) * Math.LN2;
     this.midpointFactor = 2 / (1 + this.gamma);
     this.minIndexable = 2 ** -1023 * this.gamma;
-    this.maxIndexable = Number.MAX_VALUE / this.gamma;
-    this.maxIndex = Math.ceil(Math.log2(this.maxIndexable) * this.multiplier);
+    this.maxIndexable = Number.MAX_VALUE;
+    this.maxIndex = Math.ceil(Math.log2(Number.MAX_VALUE) * this.multiplier);
   }
 
   /**
    * Bucket index of a magnitude. Precondition: minIndexable < magnitude (callers send smaller
-   * magnitudes to the zero count). Magnitudes above maxIndexable, +Infinity included, land in
-   * the top bucket.
+   * magnitudes to the zero count). +Infinity lands in the top bucket.
    */
   index(magnitude: number): number {
     // `+ 0` turns the −0 that ceil gives just below 1 into 0.
@@ -51,7 +54,15 @@ export class LogMapping {
 
   /** The value that stands for bucket `index`: within α of every value in the bucket. */
   value(index: number): number {
-    return 2 ** (index / this.multiplier) * this.midpointFactor;
+    const value = 2 ** (index / this.multiplier) * this.midpointFactor;
+    if (value < Number.POSITIVE_INFINITY) return value;
+    // The top buckets: γ^i overflows, so scale before raising. A midpoint beyond MAX_VALUE
+    // becomes MAX_VALUE, which is nearer to every double of the bucket (all ≤ MAX_VALUE, and
+    // above MAX_VALUE/(1+α) since the midpoint is (1+α)·γ^(i−1)): still within α.
+    return Math.min(
+      2 ** (index / this.multiplier + Math.log2(this.midpointFactor)),
+      Number.MAX_VALUE,
+    );
   }
 
   /** Lower and upper bound of the magnitudes in bucket `index`: (γ^(i−1), γ^i]. */

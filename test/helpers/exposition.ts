@@ -1,7 +1,10 @@
 // Checks every exposition a test produces the way a real scraper would read it: promtool
-// parses it, and a strict parser of our own (npm's text-format parsers drop histogram labels)
-// checks what promtool does not: +Inf buckets, cumulative buckets, duplicate series.
-import { spawnSync } from "node:child_process";
+// parses the text format, the strict OpenMetrics parser of the Python prometheus_client
+// (Debian's python3-prometheus-client, openmetrics_check.py) parses OpenMetrics, and a parser of
+// our own (npm's text-format parsers drop histogram labels) checks what promtool does not: +Inf
+// buckets, cumulative buckets, duplicate series.
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 
 export interface ParsedSample {
@@ -28,6 +31,104 @@ export function promtoolCheck(text: string): void {
   }
 }
 
+/** The Python with prometheus_client (Debian's, not a pyenv shim without it). */
+const PYTHON = process.env.PROMETHEUS_CLIENT_PYTHON ?? "/usr/bin/python3";
+const OM_CHECK = fileURLToPath(new URL("./openmetrics_check.py", import.meta.url));
+const PYTHON_ENV = { ...process.env, PYTHONUTF8: "1", PYTHONDONTWRITEBYTECODE: "1" };
+
+/** What a scraper receives: the UTF-8 bytes of the text (a lone surrogate becomes U+FFFD). */
+function onTheWire(text: string): string {
+  return new TextDecoder().decode(new TextEncoder().encode(text));
+}
+
+/** The strict OpenMetrics parser (prometheus_client's), one process per call. */
+export function openMetricsCheck(text: string): void {
+  const run = spawnSync(PYTHON, [OM_CHECK], {
+    input: onTheWire(text),
+    encoding: "utf8",
+    env: PYTHON_ENV,
+  });
+  if (run.error) throw run.error;
+  if (run.status !== 0) {
+    throw new Error(
+      `the strict OpenMetrics parser rejected the exposition: ${run.stderr}\n${text}`,
+    );
+  }
+}
+
+/**
+ * promtool and the strict OpenMetrics parser as long-lived helpers, for tests that check many
+ * expositions (one Python process for all of them instead of one per check).
+ */
+export interface StrictCheckers {
+  /** `promtool check metrics` (text format 0.0.4). */
+  promtool(text: string): Promise<void>;
+  /** The strict OpenMetrics 1.0 parser. */
+  openMetrics(text: string): Promise<void>;
+  stop(): void;
+}
+
+export function startStrictCheckers(): StrictCheckers {
+  const python: ChildProcessWithoutNullStreams = spawn(PYTHON, [OM_CHECK, "--serve"], {
+    env: PYTHON_ENV,
+  });
+  const waiting: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let buffered = "";
+  let stderr = "";
+  python.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  python.stdout.on("data", (d: Buffer) => {
+    buffered += d.toString();
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const reply = JSON.parse(buffered.slice(0, nl)) as { error: string | null };
+      buffered = buffered.slice(nl + 1);
+      const next = waiting.shift()!;
+      if (reply.error === null) next.resolve();
+      else {
+        next.reject(
+          new Error(
+            `the strict OpenMetrics parser rejected the exposition: ${reply.error}\n${next.text}`,
+          ),
+        );
+      }
+    }
+  });
+  python.on("exit", (code) => {
+    for (const w of waiting.splice(0)) {
+      w.reject(new Error(`openmetrics_check.py exited (${code}): ${stderr}`));
+    }
+  });
+  return {
+    promtool: (text) =>
+      new Promise((resolve, reject) => {
+        const child = spawn("promtool", ["check", "metrics"]);
+        let err = "";
+        child.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+        });
+        child.stdout.resume();
+        child.on("error", reject);
+        child.on("close", (status) => {
+          if (status === 0 || status === 3) resolve();
+          else
+            reject(
+              new Error(`promtool rejected the exposition (exit ${status}):\n${err}\n${text}`),
+            );
+        });
+        child.stdin.end(text);
+      }),
+    openMetrics: (text) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ text, resolve, reject });
+        python.stdin.write(`${JSON.stringify({ text: onTheWire(text) })}\n`);
+      }),
+    stop: () => {
+      python.stdin.end();
+    },
+  };
+}
+
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/s;
 const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)/sy;
 
@@ -37,7 +138,7 @@ export function parseExposition(text: string): ParsedFamily[] {
   let current: ParsedFamily | undefined;
   for (const line of text.split("\n")) {
     if (line === "" || line === "# EOF") continue;
-    const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+    const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/s.exec(line);
     if (meta) {
       let family = current;
       if (family === undefined || family.name !== meta[2]) {
@@ -67,7 +168,7 @@ export function parseExposition(text: string): ParsedFamily[] {
 }
 
 function unescapeText(s: string): string {
-  return s.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+  return s.replace(/\\(.)/gs, (_, c: string) => (c === "n" ? "\n" : c));
 }
 
 function seriesId(s: ParsedSample): string {
@@ -75,8 +176,11 @@ function seriesId(s: ParsedSample): string {
   return `${s.name}${JSON.stringify(labels)}`;
 }
 
-/** No duplicate series; every histogram series has cumulative buckets ending in +Inf = _count. */
-export function checkSeries(families: ParsedFamily[]): void {
+/**
+ * No duplicate series; every histogram series has cumulative buckets ending in +Inf = _count.
+ * OpenMetrics may leave out _sum and _count together (negative buckets or sum).
+ */
+export function checkSeries(families: ParsedFamily[], openMetrics = false): void {
   const seen = new Set<string>();
   for (const f of families) {
     for (const s of f.samples) {
@@ -95,9 +199,14 @@ export function checkSeries(families: ParsedFamily[]): void {
       const buckets = samples.filter((s) => s.name === `${f.name}_bucket`);
       const count = samples.find((s) => s.name === `${f.name}_count`);
       const inf = buckets.find((s) => s.labels.le === "+Inf");
+      const sum = samples.find((s) => s.name === `${f.name}_sum`);
       expect(inf, `${f.name}${id} lacks a +Inf bucket`).toBeDefined();
-      expect(count, `${f.name}${id} lacks _count`).toBeDefined();
-      expect(inf!.value).toBe(count!.value);
+      if (openMetrics && sum === undefined) {
+        expect(count, `${f.name}${id} has _count without _sum`).toBeUndefined();
+      } else {
+        expect(count, `${f.name}${id} lacks _count`).toBeDefined();
+        expect(inf!.value).toBe(count!.value);
+      }
       const les = buckets.map((s) => (s.labels.le === "+Inf" ? Infinity : Number(s.labels.le)));
       for (let i = 1; i < buckets.length; i++) {
         expect(les[i]!, `${f.name}${id} buckets out of order`).toBeGreaterThan(les[i - 1]!);
@@ -107,12 +216,17 @@ export function checkSeries(families: ParsedFamily[]): void {
   }
 }
 
-/** promtool + own checks, then the parsed families. */
+/**
+ * The format's real parser (promtool for text 0.0.4, the strict OpenMetrics parser for
+ * OpenMetrics) + own checks, then the parsed families.
+ */
 export function parseChecked(text: string): ParsedFamily[] {
   expect(text.endsWith("\n")).toBe(true);
-  if (!text.endsWith("# EOF\n")) promtoolCheck(text);
+  const openMetrics = text.endsWith("# EOF\n");
+  if (openMetrics) openMetricsCheck(text);
+  else promtoolCheck(text);
   const families = parseExposition(text);
-  checkSeries(families);
+  checkSeries(families, openMetrics);
   return families;
 }
 

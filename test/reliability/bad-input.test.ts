@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/index.ts";
 import {
+  openMetricsCheck,
   type ParsedFamily,
   parseChecked,
   promtoolCheck,
@@ -426,6 +427,9 @@ describe("bad input: a valid exposition with the value intact", () => {
     } else {
       c.check(parseChecked(text), text);
     }
+    // Whatever the case, the other format must pass its strict parser too.
+    if (c.openMetrics) promtoolCheck(await registry.metrics());
+    else openMetricsCheck(await registry.metrics(Registry.OPENMETRICS_CONTENT_TYPE));
   });
 });
 

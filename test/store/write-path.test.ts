@@ -53,7 +53,8 @@ describe("sums are exact", () => {
       c.inc(labels, v);
       g.set(labels, -v);
       h.observe(labels, v);
-      s.observe(labels, v);
+      // A summary refuses subnormal magnitudes (no sketch bucket stands for them within α).
+      if (v >= 1e-307) s.observe(labels, v);
     });
     await registry.flush();
     const families = await scrape(registry);
@@ -62,7 +63,7 @@ describe("sums are exact", () => {
       expect(sampleValue(families, "c", labels)).toBe(v);
       expect(sampleValue(families, "g", labels)).toBe(-v);
       expect(sampleValue(families, "h_sum", labels)).toBe(v);
-      expect(sampleValue(families, "s_sum", labels)).toBe(v);
+      if (v >= 1e-307) expect(sampleValue(families, "s_sum", labels)).toBe(v);
     });
   });
 
