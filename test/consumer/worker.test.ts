@@ -91,11 +91,14 @@ describe("the README's quick-start Worker, from the packed tarball, without node
   });
 
   it("answers Prometheus 2 and 3 in a format each parses", async () => {
-    for (const accept of [
-      PROMETHEUS_3_ACCEPT,
-      PROMETHEUS_3_PROTO_FIRST_ACCEPT,
-      PROMETHEUS_2_ACCEPT,
-    ]) {
+    // Asking for protobuf first (native histograms on) gets protobuf.
+    const proto = await scrape(PROMETHEUS_3_PROTO_FIRST_ACCEPT);
+    expect(proto.status).toBe(200);
+    expect(prometheus3MediaType(proto.headers.get("content-type"))).toBe(
+      "application/vnd.google.protobuf",
+    );
+    expect(new TextDecoder().decode(await proto.arrayBuffer())).toContain("http_requests_total");
+    for (const accept of [PROMETHEUS_3_ACCEPT, PROMETHEUS_2_ACCEPT]) {
       const res = await scrape(accept);
       expect(res.status).toBe(200);
       const contentType = res.headers.get("content-type");

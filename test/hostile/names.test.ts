@@ -158,10 +158,8 @@ describe("name clashes (item 3)", () => {
   });
 });
 
-// Issue 12 (registerMetric atomicity) owns the fix: a type's own options are checked after the
-// base constructor registered the metric, so a constructor that throws leaves it registered.
-// This test fails until then; turn it.fails into it when issue 12 lands.
-it.fails("a metric whose constructor throws is not left registered (issue 12)", () => {
+// Fixed with issue 12 (every option is checked before the metric joins its registries).
+it("a metric whose constructor throws is not left registered (issue 12)", () => {
   const r = new Registry({ prefix: uniquePrefix("names") });
   expect(() => new Gauge({ name: "g", help: "h", expire: 1e9, registers: [r] })).toThrow(/expire/);
   expect(r.getSingleMetric("g")).toBeUndefined();

@@ -515,8 +515,11 @@ function labelsOf(m: ModelMetric, values: readonly string[], defaults: Record<st
   m.def.labelNames.forEach((n, i) => {
     if (values[i]) labels[n] = values[i]!;
   });
+  // A default label shows where the series has no label of that name, or leaves it empty
+  // (prom-client's rule).
   for (const [n, v] of Object.entries(defaults)) {
-    if (!m.def.labelNames.includes(n) && v) labels[n] = wire(v);
+    const i = m.def.labelNames.indexOf(n);
+    if (v && (i < 0 || !values[i])) labels[n] = wire(v);
   }
   return labels;
 }
@@ -573,11 +576,11 @@ function expectedSamples(app: ModelApp, m: ModelMetric): Expected[] {
       const sketch = [...s.observations, ...(m.sketchOnly.get(key) ?? [])].sort((a, b) => a - b);
       const exact = collapsedBeyondCap(sketch, mapping, summary.maxBuckets) ? undefined : sketch;
       for (const p of summary.percentiles) {
-        const want =
-          sketch.length === 0 ? Number.NaN : sketch[Math.floor(p * (sketch.length - 1))]!;
+        // Nothing in the window reads 0, as prom-client's empty summary does.
+        const want = sketch.length === 0 ? 0 : sketch[Math.floor(p * (sketch.length - 1))]!;
         const matches = (v: number) =>
           sketch.length === 0
-            ? Number.isNaN(v)
+            ? v === 0
             : exact === undefined ||
               (want === 0
                 ? v === 0
