@@ -111,6 +111,7 @@ export class Flusher {
   ): Promise<void> {
     const now = Date.now();
     this.queue = this.queue.filter((b) => !b.landed); // a late answer already applied them
+    const carried = this.queue.length;
     for (const part of drainAll(metrics, instance, now, this.partBytes)) this.enqueue(part, now);
     if (this.self) {
       const { parts, deltas } = this.self.drain(now, this.partBytes);
@@ -118,7 +119,9 @@ export class Flusher {
         this.enqueue(part, now, i === 0 ? deltas : undefined);
       }
     }
-    this.dropOverflow(now);
+    // What this flush just drained is tried at least once, however large: only batches carried
+    // over from failed flushes make room for it. What is left after a failure obeys the bound.
+    this.dropOverflow(now, this.queue.length - carried);
     if (this.queue.length === 0) return;
     this.stats.flushes++;
     while (this.queue.length > 0) {
@@ -132,7 +135,7 @@ export class Flusher {
       this.queue.splice(0, group.length);
       this.countRefused(group, outcome);
     }
-    this.updateGauges();
+    this.dropOverflow(Date.now());
   }
 
   /** Bytes of batches one request may carry. */
@@ -235,10 +238,13 @@ export class Flusher {
     return this.options.backoffMs * 4 ** attempt * (0.5 + Math.random());
   }
 
-  /** Drops batches past their age, then the oldest ones over the byte bound. */
-  private dropOverflow(now: number): void {
+  /**
+   * Drops batches past their age, then the oldest ones over the byte bound; never one of the
+   * `spared` first batches counted from the end of the queue (this flush's own).
+   */
+  private dropOverflow(now: number, spared = 0): void {
     let bytes = this.queue.reduce((n, b) => n + b.bytes, 0);
-    while (this.queue.length > 0) {
+    while (this.queue.length > spared) {
       const oldest = this.queue[0]!;
       let reason: DropReason;
       if (now - oldest.createdAt > MAX_BATCH_AGE_MS) reason = "too_old";

@@ -135,6 +135,27 @@ describe("values that cannot be stored", () => {
   });
 });
 
+describe("bounds", () => {
+  it("a flush larger than maxPendingBytes is still written whole when Redis is healthy", async () => {
+    const prefix = uniquePrefix("big-flush");
+    const errors: unknown[] = [];
+    const registry = new Registry({
+      redis: newClient(),
+      prefix,
+      onError: (e) => errors.push(e),
+      maxPendingBytes: 2_000,
+      maxRequestBytes: 4_000,
+    });
+    const c = new Counter({ name: "c", help: "c", labelNames: ["k"], registers: [registry] });
+    for (let i = 0; i < 500; i++) c.inc({ k: `series-${i}` });
+    await registry.flush();
+    expect(registry.stats).toMatchObject({ droppedUpdates: 0, failedFlushes: 0, pendingBytes: 0 });
+    expect(errors).toEqual([]);
+    const families = await scrape(registry);
+    expect(families.find((f) => f.name === "c")!.samples).toHaveLength(500);
+  });
+});
+
 describe("one script call is all or nothing", () => {
   it("a failed call claims nothing: once Redis works again, every update is applied once", async () => {
     const prefix = uniquePrefix("atomic");
