@@ -6,7 +6,7 @@
 // and that on top: sums are added, deletions hide stored series, and this instance's gauge
 // values replace the ones it stored.
 import type { BatchWriter, GaugeRecord } from "./batch.ts";
-import type { GaugeInstance, HistogramSeries, Snapshot } from "./snapshot.ts";
+import { type GaugeInstance, type HistogramSeries, inner, type Snapshot } from "./snapshot.ts";
 
 type SumsType = "counter" | "histogram" | "summary";
 
@@ -170,13 +170,4 @@ export class OverlaySnapshot implements Snapshot {
   private visible<V>(name: string, stored: ReadonlyMap<string, V>): [string, V][] {
     return [...stored].filter(([key]) => !this.local.isHidden(name, key));
   }
-}
-
-function inner<V>(outer: Map<string, Map<string, V>>, name: string): Map<string, V> {
-  let m = outer.get(name);
-  if (m === undefined) {
-    m = new Map();
-    outer.set(name, m);
-  }
-  return m;
 }

@@ -29,3 +29,13 @@ export interface Snapshot {
   /** The instances whose values of this gauge are live. */
   gauge(name: string): readonly GaugeInstance[];
 }
+
+/** The map of one metric's series in a map by metric name, made when missing. */
+export function inner<V>(outer: Map<string, Map<string, V>>, name: string): Map<string, V> {
+  let m = outer.get(name);
+  if (m === undefined) {
+    m = new Map();
+    outer.set(name, m);
+  }
+  return m;
+}

@@ -1,7 +1,7 @@
 // Turns the read script's reply (scripts.ts: "#<now>" then "<field>\t<value>" lines) into a
 // Snapshot: per metric name, its series keys and numbers. The inverse of encode.ts.
 import type { GaugeRecord } from "../batch.ts";
-import type { GaugeInstance, HistogramSeries, Snapshot } from "../snapshot.ts";
+import { type GaugeInstance, type HistogramSeries, inner, type Snapshot } from "../snapshot.ts";
 
 const NONE: readonly never[] = [];
 const EMPTY = new Map<never, never>();
@@ -160,15 +160,6 @@ export class DecodedSnapshot implements Snapshot {
     }
     list.push({ instance: field.slice(hash + 1), records });
   }
-}
-
-function inner<V>(outer: Map<string, Map<string, V>>, name: string): Map<string, V> {
-  let m = outer.get(name);
-  if (m === undefined) {
-    m = new Map();
-    outer.set(name, m);
-  }
-  return m;
 }
 
 function numbers(text: string): number[] {

@@ -1,49 +1,20 @@
 // encodeProtobuf decoded by a real protobuf decoder (protobufjs with the io.prometheus.client
 // schema in metrics.proto): every metric type must come back exactly as it was given, native
 // buckets included (spans and deltas rebuilt into [index, count] lists here, independently).
-import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { negotiateScrapeFormat, prefersProtobuf } from "../../src/exposition/accept-protobuf.ts";
 import { encodeProtobuf, PROTOBUF_CONTENT_TYPE } from "../../src/exposition/protobuf.ts";
 import type { MetricFamily, NativeBuckets } from "../../src/types.ts";
+import { decodeFamilies, rebuildBuckets, type Span } from "../helpers/protobuf.ts";
 
-const root = protobuf.loadSync(fileURLToPath(new URL("./metrics.proto", import.meta.url)));
-const MetricFamilyType = root.lookupType("io.prometheus.client.MetricFamily");
+const decode = (bytes: Uint8Array) => decodeFamilies(bytes);
 
-/** The delimited stream as plain objects (uint64/sint64 as numbers, enums by name). */
-function decode(bytes: Uint8Array): Record<string, unknown>[] {
-  const reader = protobuf.Reader.create(bytes);
-  const out: Record<string, unknown>[] = [];
-  while (reader.pos < reader.len) {
-    const message = MetricFamilyType.decodeDelimited(reader);
-    out.push(MetricFamilyType.toObject(message, { longs: Number, enums: String, arrays: false }));
-  }
-  return out;
-}
-
-interface Span {
-  offset: number;
-  length: number;
-}
-
-/** Spans and deltas back to non-empty [index, count] buckets. */
+/** Spans and deltas back to non-empty [index, count] buckets, every delta used. */
 function rebuild(spans: Span[] = [], deltas: number[] = []): [number, number][] {
-  const out: [number, number][] = [];
-  let index = 0;
-  let count = 0;
-  let d = 0;
-  for (const span of spans) {
-    index += span.offset ?? 0;
-    for (let k = 0; k < (span.length ?? 0); k++) {
-      count += deltas[d++]!;
-      if (count !== 0) out.push([index, count]);
-      index++;
-    }
-  }
-  expect(d).toBe(deltas.length);
-  return out;
+  const { buckets, deltasRead } = rebuildBuckets(spans, deltas);
+  expect(deltasRead).toBe(deltas.length);
+  return buckets;
 }
 
 const label = (name: string, value: string) => ({ name, value });

@@ -1,23 +1,13 @@
 // Native histograms through the whole path: Histogram({ native }) in several registries → one
 // flush each → the write script's native merge in a real redis-server → one read → the protobuf
 // exposition, decoded with protobufjs and the io.prometheus.client schema.
-import { fileURLToPath } from "node:url";
-import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { Histogram, Registry } from "../../src/index.ts";
 import { DEFAULT_ZERO_THRESHOLD, NativeAccumulator } from "../../src/native/index.ts";
 import { parseChecked } from "../helpers/exposition.ts";
+import { decodeFamilies, rebuildBuckets, type Span } from "../helpers/protobuf.ts";
 import { newClient, uniquePrefix } from "../helpers/stack.ts";
 
-const root = protobuf.loadSync(
-  fileURLToPath(new URL("../exposition/metrics.proto", import.meta.url)),
-);
-const MetricFamilyType = root.lookupType("io.prometheus.client.MetricFamily");
-
-interface Span {
-  offset?: number;
-  length?: number;
-}
 interface DecodedHistogram {
   sampleCount?: number;
   sampleSum?: number;
@@ -31,35 +21,12 @@ interface DecodedHistogram {
   bucket?: unknown[];
 }
 
-function decode(bytes: Uint8Array): Record<string, unknown>[] {
-  const reader = protobuf.Reader.create(bytes);
-  const out: Record<string, unknown>[] = [];
-  while (reader.pos < reader.len) {
-    const message = MetricFamilyType.decodeDelimited(reader);
-    out.push(MetricFamilyType.toObject(message, { longs: Number, enums: String, arrays: true }));
-  }
-  return out;
-}
-
-/** Spans and deltas back to [index, count] buckets. */
-function rebuild(spans: Span[] = [], deltas: number[] = []): [number, number][] {
-  const out: [number, number][] = [];
-  let index = 0;
-  let count = 0;
-  let d = 0;
-  for (const span of spans) {
-    index += span.offset ?? 0;
-    for (let k = 0; k < (span.length ?? 0); k++) {
-      count += deltas[d++]!;
-      if (count !== 0) out.push([index, count]);
-      index++;
-    }
-  }
-  return out;
-}
+const rebuild = (spans?: Span[], deltas?: number[]) => rebuildBuckets(spans, deltas).buckets;
 
 async function histogramOf(registry: Registry, name: string): Promise<DecodedHistogram> {
-  const family = decode(await registry.metricsProtobuf()).find((f) => f.name === name) as {
+  const family = decodeFamilies(await registry.metricsProtobuf(), { arrays: true }).find(
+    (f) => f.name === name,
+  ) as {
     metric: { histogram: DecodedHistogram }[];
   };
   return family.metric[0]!.histogram;
