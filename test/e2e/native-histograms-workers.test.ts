@@ -288,6 +288,14 @@ describe.skipIf(!prometheusBinary())(
         expect(estimate, what).toBeLessThanOrEqual(high * (1 + error));
       }
 
+      // The README's share-under-a-bound query: the 100 ms and 200 ms sleeps are 2 in 5 of the
+      // load, and no bucket of the others reaches down to 250 ms.
+      const fraction = await single(
+        `histogram_fraction(0, 0.25, sum(rate(${METRIC}{route="/slow"}${range})))`,
+        at,
+      );
+      expect(fraction).toBeCloseTo(2 / SLEEPS_MS.length, 9);
+
       // What 2.42 stores of a histogram that has native buckets: the native series only. The
       // classic _bucket/_sum/_count series the Worker also exposes are dropped at ingestion.
       for (const suffix of ["_bucket", "_sum", "_count"]) {
