@@ -13,6 +13,8 @@ const BENCHES: Record<string, string> = {
   "worker-overhead": "example Worker latency with vs without the middleware (Miniflare)",
   throughput: "invocations/s through several Miniflare instances, commands per invocation",
   "flush-cost": "billed commands per 1,000 requests at fixed rates, default interval vs 0",
+  native:
+    "native vs classic histograms: billed commands and bytes per flush, Redis memory per series",
 };
 
 const here = dirname(fileURLToPath(import.meta.url));

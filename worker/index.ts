@@ -53,6 +53,14 @@ const { registerMetrics, printMetrics } = prometheus({
 
 const app = new Hono<{ Bindings: Env }>();
 
+// Server-Timing "app": the whole request, timed around the metrics middleware, so a client can
+// see how long the request took by the Worker's clock (the duration the middleware records lies
+// between /slow's "sleep" and this; test/e2e/native-histograms-workers.test.ts relies on it).
+app.use("*", async (c, next) => {
+  const start = performance.now();
+  await next();
+  c.res.headers.append("Server-Timing", `app;dur=${performance.now() - start}`);
+});
 app.use("*", registerMetrics);
 // Inside registerMetrics, so the decrement is in the flush that registerMetrics schedules.
 app.use("*", async (_c, next) => {
@@ -110,7 +118,10 @@ app.post("/orders", async (c) => {
 
 app.get("/slow", async (c) => {
   const ms = Math.min(Math.max(Number(c.req.query("ms") ?? 300) || 0, 0), 5000);
+  const start = performance.now();
   await new Promise((resolve) => setTimeout(resolve, ms));
+  // How long the sleep took by the clock the middleware times requests with.
+  c.header("Server-Timing", `sleep;dur=${performance.now() - start}`);
   return c.text(`slept ${ms} ms\n`);
 });
 

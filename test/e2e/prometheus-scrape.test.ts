@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type WranglerDev } from "../../scripts/wrangler-dev.ts";
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
 import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
+import { dashboardLatencyQueries } from "./dashboard-queries.ts";
 import { type PrometheusServer, startPrometheus } from "./prometheus-server.ts";
 
 const REQUESTS = 40;
@@ -87,6 +88,15 @@ describe("example Worker scraped by a real Prometheus", () => {
       return r.length === 0 ? -1 : Number(r[0]!.value[1]);
     };
     expect(await eventually(errors, 1, 15_000)).toBe(1);
+
+    // Without native histograms Prometheus keeps the classic buckets, and the dashboard's latency
+    // panels read those (the right side of their `… or …`).
+    expect(await prom!.query("http_request_duration_seconds")).toEqual([]);
+    for (const { title, promql } of dashboardLatencyQueries()) {
+      // rate() needs two samples of the series in its window: a scrape or two more.
+      const series = () => prom!.query(promql).then((r) => r.length > 0);
+      expect(await eventually(series, true, 5_000), `${title}: ${promql}`).toBe(true);
+    }
 
     // Prometheus scraped with the bearer token, in the format it negotiated, without errors.
     const [target] = await prom!.targets();

@@ -9,12 +9,20 @@ import { stopChild } from "../../tools/stop-child.ts";
 
 export interface PrometheusServer {
   url: string;
-  /** Instant query; returns the result vector. */
-  query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  /** Instant query (at `time`, Unix seconds, default now); returns the result vector. */
+  query(
+    promql: string,
+    time?: string,
+  ): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   /** Instant query whose samples are native histograms. */
   queryHistograms(
     promql: string,
+    time?: string,
   ): Promise<{ metric: Record<string, string>; histogram: [number, NativeHistogramJSON] }[]>;
+  /** The stored native-histogram samples of a range selector (`metric{…}[5m]`), as scraped. */
+  rawHistograms(
+    selector: string,
+  ): Promise<{ metric: Record<string, string>; histograms: [number, NativeHistogramJSON][] }[]>;
   /** The scrape targets' health as Prometheus sees it. */
   targets(): Promise<{ health: string; lastError: string; scrapeUrl: string }[]>;
   stop(): Promise<void>;
@@ -114,19 +122,31 @@ ${auth}    static_configs:
     return body.data;
   };
 
+  const instant = (promql: string, time?: string) =>
+    `/api/v1/query?query=${encodeURIComponent(promql)}${time === undefined ? "" : `&time=${time}`}`;
+
   return {
     url,
-    async query(promql) {
+    async query(promql, time) {
       const data = await api<{
         result: { metric: Record<string, string>; value: [number, string] }[];
-      }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+      }>(instant(promql, time));
       return data.result;
     },
-    async queryHistograms(promql) {
+    async queryHistograms(promql, time) {
       const data = await api<{
         result: { metric: Record<string, string>; histogram: [number, NativeHistogramJSON] }[];
-      }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+      }>(instant(promql, time));
       return data.result;
+    },
+    async rawHistograms(selector) {
+      const data = await api<{
+        result: {
+          metric: Record<string, string>;
+          histograms?: [number, NativeHistogramJSON][];
+        }[];
+      }>(instant(selector));
+      return data.result.map((r) => ({ metric: r.metric, histograms: r.histograms ?? [] }));
     },
     async targets() {
       const data = await api<{
