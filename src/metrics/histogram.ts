@@ -44,8 +44,6 @@ interface Pending {
   n: number;
   /** Native buckets of this flush's observations (native histograms only). */
   native?: NativeAccumulator;
-  /** Native deltas owed to one prefix, packed (a metric in registries of several prefixes). */
-  packed?: string[];
 }
 
 const INF = "+Inf";
@@ -154,7 +152,6 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     if (e.native !== undefined && !e.native.isEmpty) {
       batch.native(this.name, key, max, e.native.encode(e.sum), 0);
     }
-    for (const packed of e.packed ?? []) batch.native(this.name, key, max, packed, 0);
   }
 
   protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
@@ -162,15 +159,11 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   protected owe(owed: Pending | undefined, entry: Pending): Pending {
-    const o = owed ?? { ...this.emptyEntry(), native: undefined };
+    const o = owed ?? this.emptyEntry();
     for (let i = 0; i < o.counts.length; i++) o.counts[i]! += entry.counts[i]!;
     o.sum += entry.sum;
     o.n += entry.n;
-    // Native deltas are not added up here (that is Redis's merge): each goes as it is.
-    if (entry.native !== undefined && !entry.native.isEmpty) {
-      o.packed ??= [];
-      o.packed.push(entry.native.encode(entry.sum));
-    }
+    if (entry.native !== undefined) o.native?.absorb(entry.native);
     return o;
   }
 

@@ -10,7 +10,7 @@
 // 256, wider than the whole double range at schema −4), and a wider spread also lowers it.
 
 import { encodePacked } from "./packed.ts";
-import { bucketIndex, MIN_SCHEMA, type SchemaTables, tablesOf } from "./schema.ts";
+import { bucketIndex, MIN_SCHEMA, reduceIndex, type SchemaTables, tablesOf } from "./schema.ts";
 
 const INITIAL_LENGTH = 32;
 const NO_ROOM = -1;
@@ -24,16 +24,18 @@ class Window {
   min = Number.POSITIVE_INFINITY;
   max = Number.NEGATIVE_INFINITY;
 
-  /** Adds one to bucket `index`: 1 if the bucket was empty, 0 if not, NO_ROOM if out of span. */
-  add(index: number, maxSpan: number): number {
+  /** Adds n to bucket `index`: 1 if the bucket was empty, 0 if not, NO_ROOM if out of span. */
+  add(index: number, maxSpan: number, n = 1): number {
     const slot = index - this.offset;
     if (slot >= 0 && slot < this.counts.length) {
-      if (this.counts[slot]!++ !== 0) return 0;
+      const was = this.counts[slot]!;
+      this.counts[slot] = was + n;
+      if (was !== 0) return 0;
       if (index < this.min) this.min = index;
       if (index > this.max) this.max = index;
       return 1;
     }
-    return this.makeRoom(index, maxSpan) ? this.add(index, maxSpan) : NO_ROOM;
+    return this.makeRoom(index, maxSpan) ? this.add(index, maxSpan, n) : NO_ROOM;
   }
 
   /** Moves or grows the window so that `index` has a slot; false if that would pass maxSpan. */
@@ -132,6 +134,30 @@ export class NativeAccumulator {
       }
       this.lowerSchema(true);
     }
+  }
+
+  /**
+   * Adds another accumulator's buckets into this one, at the lower of the two schemas (a
+   * histogram owing the same observations to registries of several prefixes keeps one
+   * accumulator per prefix this way, not one delta per flush).
+   */
+  absorb(other: NativeAccumulator): void {
+    while (this.schema > other.schema) this.lowerSchema(true);
+    this.zeroCount += other.zeroCount;
+    const into = (side: Window) => (index: number, n: number) => {
+      for (;;) {
+        const i = reduceIndex(index, other.schema - this.schema);
+        const added = side.add(i, this.maxSpan, n);
+        if (added === 0) return;
+        if (added === 1) {
+          if (++this.nonEmpty > this.maxBuckets) this.lowerSchema();
+          return;
+        }
+        this.lowerSchema(true);
+      }
+    };
+    other.positive.forEach(into(this.positive));
+    other.negative.forEach(into(this.negative));
   }
 
   /** Halves the resolution until the buckets fit (or once more, `force`, to fit a wider span). */
