@@ -201,14 +201,17 @@ export abstract class Metric<T extends string = string, E = unknown> {
    * prom-client shows them), then the ones only other instances wrote, by key. Redis returns
    * hash fields in no useful order once a hash outgrows its compact encoding.
    */
-  protected inDisplayOrder<V>(series: Iterable<[string, V]>): [string, V][] {
-    const rank = new Map<string, number>();
-    for (const s of this.index.all()) rank.set(s.key, rank.size);
-    return [...series].sort(([a], [b]) => {
-      const ra = rank.get(a) ?? Number.POSITIVE_INFINITY;
-      const rb = rank.get(b) ?? Number.POSITIVE_INFINITY;
-      return ra !== rb ? ra - rb : a < b ? -1 : a > b ? 1 : 0;
-    });
+  protected inDisplayOrder<V>(series: ReadonlyMap<string, V>): [string, V][] {
+    const out: [string, V][] = [];
+    for (const s of this.index.all()) {
+      const v = series.get(s.key);
+      if (v !== undefined) out.push([s.key, v]);
+    }
+    if (out.length === series.size) return out;
+    const known = new Set(out.map(([key]) => key));
+    const rest = [...series.keys()].filter((key) => !known.has(key)).sort();
+    for (const key of rest) out.push([key, series.get(key)!]);
+    return out;
   }
 
   /** The family a scrape renders: samples from what it read, labels in display order. */
