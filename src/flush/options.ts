@@ -23,7 +23,7 @@ export interface ReliabilityOptions {
   maxPendingBytes?: number;
   /**
    * Largest request body a flush sends; more data is split into several requests, each part
-   * with its own batch id. Default 4 MiB (Upstash's request limit is 10 MB).
+   * a batch with its own number. Default 4 MiB (Upstash's request limit is 10 MB).
    */
   maxRequestBytes?: number;
   /**

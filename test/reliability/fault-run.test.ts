@@ -36,7 +36,7 @@ const figures: RunFigures[] = [];
 afterAll(() => {
   console.log(
     [
-      `| run (${INVOCATIONS} invocations, ${ISOLATES} isolates) | requests | faults injected | library retries | resent batches skipped by id | failed flushes (carried) | dropped | lost | double-counted | seconds |`,
+      `| run (${INVOCATIONS} invocations, ${ISOLATES} isolates) | requests | faults injected | library retries | resent batches skipped by number | failed flushes (carried) | dropped | lost | double-counted | seconds |`,
       "|---|---|---|---|---|---|---|---|---|---|",
       ...figures.map(
         (f) =>
