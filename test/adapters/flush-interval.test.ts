@@ -146,7 +146,7 @@ describe("one write per isolate per interval (example Worker, default interval)"
   const firstWriteFaults: [string, Outcome[]][] = [
     // every attempt of the first write fails: its data waits for the next interval's write
     ["HTTP 500 on every attempt of the first write", ["http500", "http500", "http500"]],
-    // applied, but the answer is lost: the client's resend is skipped by the batch id
+    // applied, but the answer is lost: the client's resend is skipped by the batch number
     ["the first write applied but its answer lost", ["applyThenDrop"]],
   ];
   for (const [name, outcomes] of firstWriteFaults) {

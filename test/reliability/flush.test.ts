@@ -44,7 +44,7 @@ describe("one fault on the first write attempt, then clean", () => {
         const clientRecovered =
           clientRetry === "default" && (fault === "refuse" || fault === "applyThenDrop");
         expect(iso.registry.stats.retries).toBe(clientRecovered ? 0 : 1);
-        // A resend after a lost response is skipped by its id and counted.
+        // A resend after a lost response is skipped by its number and counted.
         expect(iso.registry.stats.duplicateBatches).toBe(fault === "applyThenDrop" ? 1 : 0);
       });
     }
@@ -59,7 +59,7 @@ describe("one fault on the first write attempt, then clean", () => {
     expect(iso.registry.stats).toMatchObject({ failedFlushes: 1, pendingBatches: 1 });
     iso.requests.inc({ route: "/a" });
     await iso.registry.flush(); // resends the first batch with the second: both applied now
-    await new Promise((r) => setTimeout(r, 500)); // the held request lands: its id is taken
+    await new Promise((r) => setTimeout(r, 500)); // the held request lands: its number is taken
     expect((await readTotals(prefix, ["/a"])).requests).toBe(2);
     expect(iso.registry.stats.pendingBatches).toBe(0);
   });
