@@ -16,7 +16,7 @@ import {
 } from "../../src/native/index.ts";
 import type { MetricFamily, NativeBuckets } from "../../src/types.ts";
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
-import { type PrometheusServer, prometheusBinary, startPrometheus } from "./prometheus-server.ts";
+import { type PrometheusServer, startPrometheus } from "./prometheus-server.ts";
 
 const positive = Array.from({ length: 256 }, (_, k) => [k + 1, k + 1] as [number, number]);
 const native: NativeBuckets = {
@@ -119,7 +119,6 @@ let prom: PrometheusServer | undefined;
 const accepts: string[] = [];
 
 beforeAll(async () => {
-  if (!prometheusBinary()) return;
   const body = encodeProtobuf(families);
   server = createServer((req, res) => {
     accepts.push(req.headers.accept ?? "");
@@ -153,7 +152,7 @@ async function eventually<T>(read: () => Promise<T[]>, timeoutMs = 20_000): Prom
   }
 }
 
-describe.skipIf(!prometheusBinary())("Prometheus 2.42 scraping the protobuf exposition", () => {
+describe("Prometheus 2.42 scraping the protobuf exposition", () => {
   it("asks for protobuf first and ingests the native histogram with Prometheus' boundaries", async () => {
     const [sample] = await eventually(() =>
       prom!.queryHistograms('native_test_seconds{route="/x"}'),

@@ -7,7 +7,7 @@ import { startWranglerDev, type WranglerDev } from "../../scripts/wrangler-dev.t
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
 import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
 import { dashboardLatencyQueries } from "./dashboard-queries.ts";
-import { type PrometheusServer, startPrometheus } from "./prometheus-server.ts";
+import { eventually, type PrometheusServer, startPrometheus } from "./prometheus-server.ts";
 
 const REQUESTS = 40;
 const METRICS_TOKEN = "e2e-scrape-token";
@@ -39,17 +39,6 @@ afterAll(async () => {
   await worker?.stop();
   await stack?.stop();
 }, 30_000);
-
-/** Polls `read` until it returns `want` (or the time is up), returning the last value seen. */
-async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (last !== want && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    last = await read();
-  }
-  return last;
-}
 
 describe("example Worker scraped by a real Prometheus", () => {
   it("reports, through PromQL, exactly the requests driven", async () => {

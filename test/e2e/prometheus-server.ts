@@ -157,3 +157,18 @@ ${auth}    static_configs:
     stop,
   };
 }
+
+/** Polls `read` until it returns `want` (or the time is up), returning the last value seen. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  want: T,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (last !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    last = await read();
+  }
+  return last;
+}

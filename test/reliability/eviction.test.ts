@@ -19,9 +19,15 @@ import {
   type UpstashServer,
 } from "../../tools/local-upstash/index.ts";
 import { mulberry32 as seededRandom } from "../../tools/prng.ts";
-import { sampleValue } from "../helpers/exposition.ts";
 import { sharedStack, uniquePrefix } from "../helpers/stack.ts";
-import { BUCKETS, type Isolate, makeIsolate, readTotals } from "./harness.ts";
+import {
+  BUCKETS,
+  bucketOf,
+  compareTotals,
+  type Isolate,
+  makeIsolate,
+  readTotals,
+} from "./harness.ts";
 
 /** A redis-server of this test's own (eviction settings, deleting keys) behind its own server. */
 interface PrivateStack {
@@ -160,11 +166,6 @@ function errorText(error: unknown): string {
   return parts.join(" <- ");
 }
 
-function bucketOf(v: number): number {
-  const i = BUCKETS.findIndex((b) => v <= b);
-  return i < 0 ? BUCKETS.length : i;
-}
-
 /** The user's cache: keeps writing keys with a TTL (they are what volatile-* evicts first). */
 function startCache(redis: IORedis): { stop(): Promise<void>; pause(paused: boolean): void } {
   let running = true;
@@ -290,29 +291,12 @@ async function run(policy: "volatile-random" | "volatile-lru", seed: number): Pr
     const totals = await readTotals(prefix, ROUTES, stack.server.url);
     // Updates stored = requests_total + the +Inf bucket (= _count) of each route; the other
     // buckets must match exactly too.
-    let lost = 0;
-    let doubled = 0;
-    let stored = 0;
-    let bucketsOff = 0;
-    const tally = (expected: number, got: number) => {
-      stored += got;
-      if (got < expected) lost += expected - got;
-      else doubled += got - expected;
-    };
-    for (const route of ROUTES) {
-      tally(
-        expectedRequests.get(route)!,
-        sampleValue(totals.families, "requests_total", { route }) ?? 0,
-      );
-      let cumulative = 0;
-      expectedBuckets.get(route)!.forEach((count, i) => {
-        cumulative += count;
-        const le = i < BUCKETS.length ? String(BUCKETS[i]) : "+Inf";
-        const got = sampleValue(totals.families, "latency_seconds_bucket", { route, le }) ?? 0;
-        if (le === "+Inf") tally(cumulative, got);
-        else bucketsOff += Math.abs(got - cumulative);
-      });
-    }
+    const { stored, lost, doubled, bucketsLost, bucketsDoubled } = compareTotals(
+      totals.families,
+      expectedRequests,
+      expectedBuckets,
+    );
+    const bucketsOff = bucketsLost + bucketsDoubled;
     const sum = (f: (iso: Isolate) => number) => isolates.reduce((n, iso) => n + f(iso), 0);
     const dropped = sum((iso) => iso.registry.stats.droppedUpdates);
     const oomFlushErrors = sum((iso) => iso.errors.filter((e) => /OOM/.test(errorText(e))).length);

@@ -10,9 +10,15 @@ import {
   startFaultProxy,
 } from "../../tools/fault-proxy/proxy.ts";
 import { mulberry32 as seededRandom } from "../../tools/prng.ts";
-import { sampleValue } from "../helpers/exposition.ts";
 import { uniquePrefix } from "../helpers/stack.ts";
-import { BUCKETS, type Isolate, makeIsolate, readTotals } from "./harness.ts";
+import {
+  BUCKETS,
+  bucketOf,
+  compareTotals,
+  type Isolate,
+  makeIsolate,
+  readTotals,
+} from "./harness.ts";
 
 const ISOLATES = 20;
 const INVOCATIONS = 10_000;
@@ -45,12 +51,6 @@ afterAll(() => {
     ].join("\n"),
   );
 });
-
-/** Which bucket index an observation falls in (the last one is +Inf). */
-function bucketOf(v: number): number {
-  const i = BUCKETS.findIndex((b) => v <= b);
-  return i < 0 ? BUCKETS.length : i;
-}
 
 async function run(name: string, faults: FaultFractions, seed: number): Promise<void> {
   const started = performance.now();
@@ -101,27 +101,10 @@ async function run(name: string, faults: FaultFractions, seed: number): Promise<
     }
 
     const totals = await readTotals(prefix, ROUTES);
-    let lost = 0;
-    let doubled = 0;
-    const tally = (expected: number, stored: number) => {
-      if (stored < expected) lost += expected - stored;
-      else doubled += stored - expected;
-    };
-    for (const route of ROUTES) {
-      tally(
-        expectedRequests.get(route)!,
-        sampleValue(totals.families, "requests_total", { route }) ?? 0,
-      );
-      let cumulative = 0;
-      expectedBuckets.get(route)!.forEach((count, i) => {
-        cumulative += count;
-        const le = i < BUCKETS.length ? String(BUCKETS[i]) : "+Inf";
-        tally(
-          cumulative,
-          sampleValue(totals.families, "latency_seconds_bucket", { route, le }) ?? 0,
-        );
-      });
-    }
+    // Every bucket counts here: a lost or doubled update shows in all it belongs to.
+    const c = compareTotals(totals.families, expectedRequests, expectedBuckets);
+    const lost = c.lost + c.bucketsLost;
+    const doubled = c.doubled + c.bucketsDoubled;
     const sum = (f: (iso: Isolate) => number) => isolates.reduce((n, iso) => n + f(iso), 0);
     figures.push({
       run: name,

@@ -8,6 +8,12 @@ import { newClient, sharedStack } from "../helpers/stack.ts";
 
 export const BUCKETS = [0.1, 1, 10];
 
+/** Which bucket index of BUCKETS an observation falls in (the last one is +Inf). */
+export function bucketOf(v: number): number {
+  const i = BUCKETS.findIndex((b) => v <= b);
+  return i < 0 ? BUCKETS.length : i;
+}
+
 export interface Isolate {
   registry: Registry;
   requests: Counter<"route">;
@@ -66,6 +72,35 @@ export async function readTotals(
 }
 
 /** The value of a self-metric in a scrape, 0 when it is not shown. */
+/**
+ * What Redis holds against what was driven, per route: the requests counter and the +Inf
+ * bucket (= _count) give `stored`, `lost` and `doubled` updates; the finite buckets, which must
+ * match exactly too, give `bucketsLost` and `bucketsDoubled`.
+ */
+export function compareTotals(
+  families: ParsedFamily[],
+  expectedRequests: ReadonlyMap<string, number>,
+  expectedBuckets: ReadonlyMap<string, readonly number[]>,
+) {
+  const out = { stored: 0, lost: 0, doubled: 0, bucketsLost: 0, bucketsDoubled: 0 };
+  const tally = (expected: number, got: number, bucket: boolean) => {
+    if (!bucket) out.stored += got;
+    if (got < expected) out[bucket ? "bucketsLost" : "lost"] += expected - got;
+    else out[bucket ? "bucketsDoubled" : "doubled"] += got - expected;
+  };
+  for (const [route, requests] of expectedRequests) {
+    tally(requests, sampleValue(families, "requests_total", { route }) ?? 0, false);
+    let cumulative = 0;
+    expectedBuckets.get(route)!.forEach((count, i) => {
+      cumulative += count;
+      const le = i < BUCKETS.length ? String(BUCKETS[i]) : "+Inf";
+      const got = sampleValue(families, "latency_seconds_bucket", { route, le }) ?? 0;
+      tally(cumulative, got, le !== "+Inf");
+    });
+  }
+  return out;
+}
+
 export function selfMetric(
   families: ParsedFamily[],
   name: string,
