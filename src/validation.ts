@@ -65,10 +65,6 @@ export function invalidValue(value: unknown, what: "Value" | "Delta" = "Value"):
   return new TypeError(`${what} is not a valid number: ${formatArgument(value)}`);
 }
 
-export function validateObservation(value: unknown): asserts value is number {
-  if (typeof value !== "number" || !Number.isFinite(value)) throw invalidValue(value);
-}
-
 /** prom-client's message for a label name outside labelNames. */
 export function unknownLabel(name: string, known: readonly string[]): Error {
   return new Error(

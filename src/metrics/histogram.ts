@@ -1,6 +1,6 @@
 import type { BatchWriter } from "../batch.ts";
 import { DEFAULT_BUCKETS } from "../buckets.ts";
-import { valuesOfKey } from "../labels.ts";
+import { NO_LABELS_KEY, valuesOfKey } from "../labels.ts";
 import { NativeAccumulator } from "../native/accumulator.ts";
 import {
   type NativeConfig,
@@ -187,7 +187,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
       });
     }
     if (series.size === 0 && this.labelNames.length === 0 && !this.cleared) {
-      series.set("[]", { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 });
+      series.set(NO_LABELS_KEY, { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 });
     }
     const samples: Sample[] = [];
     for (const [key, s] of this.inDisplayOrder(series)) {

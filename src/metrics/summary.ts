@@ -1,5 +1,5 @@
 import type { BatchWriter } from "../batch.ts";
-import { valuesOfKey } from "../labels.ts";
+import { NO_LABELS_KEY, valuesOfKey } from "../labels.ts";
 import type { Series } from "../series.ts";
 import { SketchAccumulator } from "../sketch/accumulator.ts";
 import { DEFAULT_BUCKET_CAP } from "../sketch/collapse.ts";
@@ -214,7 +214,8 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
   collect(snapshot: Snapshot): Sample[] {
     const sums = snapshot.summary(this.name);
     const series = new Map(sums);
-    if (series.size === 0 && this.labelNames.length === 0) series.set("[]", { sum: 0, count: 0 });
+    if (series.size === 0 && this.labelNames.length === 0)
+      series.set(NO_LABELS_KEY, { sum: 0, count: 0 });
     const slices = snapshot.sketches(this.name);
     const samples: Sample[] = [];
     for (const [key, s] of this.inDisplayOrder(series)) {

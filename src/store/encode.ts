@@ -48,17 +48,18 @@ export class BatchEncoder implements BatchWriter {
     counts: readonly number[],
     updates: number,
   ): void {
-    const layout = layoutOf(bounds);
+    const { id, text } = layoutOf(bounds);
     let delta = num(sum);
     for (const c of counts) delta += ` ${num(c)}`;
-    const field = `h${name}#${layout}${key}`;
+    const field = `h${name}#${id}${key}`;
     const op = ["a", field, delta];
-    const decl = `H${name}#${layout}`;
+    const decl = `H${name}#${id}`;
     // Every part that holds series of a layout declares it: any part may be the one that lands.
-    const declOp = this.declared.has(decl) ? [] : ["x", decl, bounds.map(num).join(" ")];
-    if (this.current.bytes + argsBytes(declOp) + argsBytes(op) > this.maxBytes) this.close();
+    const declOp = ["x", decl, text];
+    const declBytes = this.declared.has(decl) ? 0 : argsBytes(declOp);
+    if (this.current.bytes + declBytes + argsBytes(op) > this.maxBytes) this.close();
     if (!this.declared.has(decl)) {
-      this.op(["x", decl, bounds.map(num).join(" ")], 0);
+      this.op(declOp, 0);
       this.declared.add(decl);
     }
     this.op(op, updates, field);
@@ -99,7 +100,7 @@ export class BatchEncoder implements BatchWriter {
   ): void {
     if (type === "counter") this.op(["d", `c${name}${key}`], 0);
     else if (type === "histogram") {
-      this.op(["d", `h${name}#${layoutOf(bounds ?? [])}${key}`], 0);
+      this.op(["d", `h${name}#${layoutOf(bounds ?? []).id}${key}`], 0);
       this.op(["d", `n${name}${key}`], 0);
     } else {
       this.op(["d", `s${name}${key}`], 0);
@@ -187,20 +188,23 @@ export function jsonStringBytes(s: string): number {
   return n;
 }
 
-const layouts = new WeakMap<readonly number[], string>();
+const layouts = new WeakMap<readonly number[], { id: string; text: string }>();
 
-/** A short stable name of a bucket layout (FNV-1a of its bounds): part of each series field. */
-export function layoutOf(bounds: readonly number[]): string {
-  let id = layouts.get(bounds);
-  if (id === undefined) {
+/**
+ * A bucket layout: its bounds as text, and a short stable name of them (FNV-1a of that text),
+ * part of each series field.
+ */
+export function layoutOf(bounds: readonly number[]): { id: string; text: string } {
+  let layout = layouts.get(bounds);
+  if (layout === undefined) {
     let h = 0x811c9dc5;
     const text = bounds.map(num).join(" ");
     for (let i = 0; i < text.length; i++) {
       h ^= text.charCodeAt(i);
       h = Math.imul(h, 0x01000193) >>> 0;
     }
-    id = h.toString(16).padStart(8, "0");
-    layouts.set(bounds, id);
+    layout = { id: h.toString(16).padStart(8, "0"), text };
+    layouts.set(bounds, layout);
   }
-  return id;
+  return layout;
 }
