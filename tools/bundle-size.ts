@@ -31,6 +31,34 @@ export interface BundleSize {
   bytes: number;
   gzip: number;
   modules: ModuleSize[];
+  /** The same shares by what the code is for (FEATURES), largest first. */
+  features: { feature: string; gzipShare: number }[];
+}
+
+/**
+ * What each module is for, by its path inside src/ (or dist/): the first pattern that matches.
+ * A feature's share is measured like a module's (gzip without all of its bytes), so shares
+ * overlap a little and do not add up to the total exactly.
+ */
+const FEATURES: Array<[string, RegExp]> = [
+  ["Lua scripts", /^store\/lua\.generated\./],
+  [
+    "native histograms and their protobuf exposition",
+    /^(native\/|exposition\/(accept-)?protobuf\.)/,
+  ],
+  [
+    "scrape: decode, render, negotiate, serve",
+    /^(store\/decode\.|exposition\/|adapters\/metrics-endpoint\.)/,
+  ],
+  ["flush: encode, schedule, retry, exactly once", /^(flush\/|store\/)/],
+  ["Hono middleware", /^adapters\/hono\./],
+  ["registry, metrics, labels, validation (the prom-client API)", /^/],
+];
+
+function featureOf(module: string): string {
+  const inside = /(?:^|\/)(?:src|dist)\/(.*)$/.exec(module)?.[1];
+  if (inside === undefined) return "the entry's own lines and bundler glue";
+  return FEATURES.find(([, pattern]) => pattern.test(inside))![0];
 }
 
 export interface MeasureOptions {
@@ -80,7 +108,17 @@ export async function measureBundle(options: MeasureOptions): Promise<BundleSize
     gzipShare: gzip - gzipSize(without(js, ranges)),
   }));
   modules.sort((a, b) => b.gzipShare - a.gzipShare || b.bytes - a.bytes);
-  return { bytes: Buffer.byteLength(js), gzip, modules };
+  const rangesByFeature = new Map<string, Array<[number, number]>>();
+  for (const [module, ranges] of byModule) {
+    const feature = featureOf(module);
+    rangesByFeature.set(feature, [...(rangesByFeature.get(feature) ?? []), ...ranges]);
+  }
+  const features = [...rangesByFeature].map(([feature, ranges]) => ({
+    feature,
+    gzipShare: gzip - gzipSize(without(js, ranges)),
+  }));
+  features.sort((a, b) => b.gzipShare - a.gzipShare);
+  return { bytes: Buffer.byteLength(js), gzip, modules, features };
 }
 
 export function gzipSize(text: string): number {
@@ -89,7 +127,9 @@ export function gzipSize(text: string): number {
 
 /** A table of the breakdown, largest share first. */
 export function formatBundleSize(size: BundleSize): string {
-  const lines = [`${size.gzip} B gzip, ${size.bytes} B minified`, "  gzip  minified  module"];
+  const lines = [`${size.gzip} B gzip, ${size.bytes} B minified`, "  gzip  feature"];
+  for (const f of size.features) lines.push(`${String(f.gzipShare).padStart(6)}  ${f.feature}`);
+  lines.push("  gzip  minified  module");
   for (const m of size.modules) {
     lines.push(`${String(m.gzipShare).padStart(6)}  ${String(m.bytes).padStart(8)}  ${m.module}`);
   }
