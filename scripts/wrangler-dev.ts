@@ -1,12 +1,16 @@
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { stopChild } from "../tools/stop-child.ts";
 
 // Runs `wrangler dev` as a child process we can stop cleanly: wrangler's own JS entry is run
 // with this Node binary (the npm `wrangler` bin is a wrapper that re-spawns Node, and an
-// `npm exec` wrapper would swallow our signals), offline, on loopback.
+// `npm exec` wrapper would swallow our signals), offline, on loopback. Each one keeps its local
+// state (workerd's SQLite files for cache, R2, traces…) in a directory of its own, removed when
+// it stops: under the default, `<cwd>/.wrangler/state`, two at once (the e2e tests run two
+// Workers, and test files run in parallel) could fail to start with SQLITE_BUSY.
 
 export interface WranglerDevOptions {
   /** Port for the Worker (loopback). */
@@ -26,6 +30,8 @@ export interface WranglerDevOptions {
 export interface WranglerDev {
   url: string;
   pid: number;
+  /** This instance's own state directory (`--persist-to`), removed by stop(). */
+  persistTo: string;
   /** Resolves when wrangler exits, for whatever reason. */
   exited: Promise<void>;
   /** Stops wrangler and anything it started (workerd); resolves when they are gone. */
@@ -53,6 +59,7 @@ const ansi = /\u001b\[[0-9;]*[A-Za-z]/g;
 
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
   const cwd = options.cwd ?? repoRoot;
+  const persistTo = mkdtempSync(join(tmpdir(), "wrangler-state-"));
   const args = [
     "--no-warnings",
     wranglerCliPath(),
@@ -64,6 +71,8 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     "--show-interactive-dev-session=false",
     "--log-level",
     "info",
+    "--persist-to",
+    persistTo,
   ];
   if (options.inspectorPort !== undefined) {
     args.push("--inspector-port", String(options.inspectorPort));
@@ -77,7 +86,10 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     stdio: ["ignore", "pipe", "pipe"],
   });
   const pid = child.pid;
-  if (pid === undefined) throw new Error("could not spawn wrangler");
+  if (pid === undefined) {
+    rmSync(persistTo, { recursive: true, force: true });
+    throw new Error("could not spawn wrangler");
+  }
 
   let output = "";
   const onChunk = (buf: Buffer) => {
@@ -99,6 +111,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       for (const d of descendants) killQuietly(d, "SIGKILL");
       await allGone([...descendants], 3_000);
     }
+    rmSync(persistTo, { recursive: true, force: true });
   };
 
   const url = await new Promise<string>((resolve, reject) => {
@@ -117,6 +130,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     };
     const onExit = (code: number | null) => {
       cleanup();
+      rmSync(persistTo, { recursive: true, force: true });
       reject(new Error(`wrangler dev exited early (code ${code}). Output:\n${output}`));
     };
     const cleanup = () => {
@@ -131,7 +145,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   });
   // Record workerd while it runs, so stop() can reap it even if wrangler dies first.
   for (const d of descendantsOf(pid)) descendants.add(d);
-  return { url, pid, exited, stop };
+  return { url, pid, persistTo, exited, stop };
 }
 
 function isAlive(pid: number): boolean {
