@@ -1,6 +1,7 @@
 // Helpers for test files that use the run-wide local stack started by test/global-setup.ts.
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisConfigNodejs } from "@upstash/redis";
+import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, inject } from "vitest";
 import {
   type Billing,
@@ -31,6 +32,16 @@ export function uniquePrefix(name: string): string {
 export function newClient(opts: Partial<RedisConfigNodejs> = {}): Redis {
   const { url, token } = sharedStack();
   return new Redis({ url, token, ...opts });
+}
+
+/**
+ * A plain connection to the shared redis-server, for checks that look past the REST server; it
+ * connects on its first command and is closed after the calling file's (or describe's) tests.
+ */
+export function directRedis(): IORedis {
+  const redis = new IORedis(sharedStack().redisUrl, { protocol: 2, lazyConnect: true });
+  afterAll(() => redis.disconnect());
+  return redis;
 }
 
 export interface RecordingServer {

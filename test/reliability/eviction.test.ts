@@ -10,7 +10,7 @@
 //     while the user's persistent data filling memory until Redis refuses writes (OOM): those
 //     flushes fail and are carried, never lost and never doubled.
 import { Redis as IORedis } from "ioredis";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FaultProxy, startFaultProxy } from "../../tools/fault-proxy/proxy.ts";
 import {
   type RedisServer,
@@ -24,6 +24,7 @@ import {
   BUCKETS,
   bucketOf,
   compareTotals,
+  flushUntilSettled,
   type Isolate,
   makeIsolate,
   readTotals,
@@ -278,14 +279,7 @@ async function run(policy: "volatile-random" | "volatile-lru", seed: number): Pr
     proxy.setFaults({});
     await cache.stop();
     for (const iso of isolates) {
-      await vi.waitFor(
-        async () => {
-          await iso.registry.flush();
-          expect(iso.registry.stats.pendingBatches).toBe(0);
-          expect(iso.registry.stats.unsettledBatches).toBe(0);
-        },
-        { timeout: 10_000, interval: 50 },
-      );
+      await flushUntilSettled(iso.registry);
     }
 
     const totals = await readTotals(prefix, ROUTES, stack.server.url);

@@ -3,7 +3,7 @@
 // waitUntil would), through the fault proxy with one fault mode at 20 % of requests — and a
 // mixed run with every mode at once. Afterwards the faults stop, every isolate flushes what it
 // still holds, and Redis must hold exactly what was driven: per route, per histogram bucket.
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   FAULT_MODES,
   type FaultFractions,
@@ -15,6 +15,7 @@ import {
   BUCKETS,
   bucketOf,
   compareTotals,
+  flushUntilSettled,
   type Isolate,
   makeIsolate,
   readTotals,
@@ -89,14 +90,7 @@ async function run(name: string, faults: FaultFractions, seed: number): Promise<
     // Faults off: every isolate sends what it still holds, then its own counts.
     proxy.setFaults({});
     for (const iso of isolates) {
-      await vi.waitFor(
-        async () => {
-          await iso.registry.flush();
-          expect(iso.registry.stats.pendingBatches).toBe(0);
-          expect(iso.registry.stats.unsettledBatches).toBe(0);
-        },
-        { timeout: 10_000, interval: 50 },
-      );
+      await flushUntilSettled(iso.registry);
       await iso.registry.flush();
     }
 

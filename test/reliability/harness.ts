@@ -1,6 +1,7 @@
 // Shared pieces of the reliability tests: an "isolate" (a registry with a counter and a
 // histogram, writing through the fault proxy) and a reader that sees Redis directly.
 import { Redis, type RedisConfigNodejs } from "@upstash/redis";
+import { expect, vi } from "vitest";
 import { Counter, Histogram, Registry, type RegistryOptions } from "../../src/index.ts";
 import type { FaultProxy } from "../../tools/fault-proxy/proxy.ts";
 import { type ParsedFamily, parseChecked, sampleValue } from "../helpers/exposition.ts";
@@ -50,6 +51,21 @@ export function makeIsolate(
     registers: [registry],
   });
   return { registry, requests, latency, errors };
+}
+
+/**
+ * Flushes until the registry holds nothing more to send: no pending batch, and none whose
+ * outcome is still unknown (a request given up on may yet land).
+ */
+export async function flushUntilSettled(
+  registry: Registry,
+  wait: { timeout: number; interval: number } = { timeout: 10_000, interval: 50 },
+): Promise<void> {
+  await vi.waitFor(async () => {
+    await registry.flush();
+    expect(registry.stats.pendingBatches).toBe(0);
+    expect(registry.stats.unsettledBatches).toBe(0);
+  }, wait);
 }
 
 /**

@@ -7,7 +7,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { Redis } from "@upstash/redis";
 import { Hono } from "hono";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prometheus } from "../../src/adapters/hono.ts";
 import { Counter, Registry } from "../../src/index.ts";
 import { startFaultProxy } from "../../tools/fault-proxy/proxy.ts";
@@ -15,6 +15,7 @@ import { startRedisServer } from "../../tools/local-upstash/redis-server.ts";
 import { startUpstashServer } from "../../tools/local-upstash/server.ts";
 import { type ParsedFamily, parseChecked } from "../helpers/exposition.ts";
 import { sharedStack, uniquePrefix } from "../helpers/stack.ts";
+import { flushUntilSettled } from "./harness.ts";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -131,14 +132,7 @@ describe(`Redis down for a whole run of ${INVOCATIONS} invocations`, () => {
         const whileDown = { ...registry.stats };
 
         await outage.up();
-        await vi.waitFor(
-          async () => {
-            await registry.flush();
-            expect(registry.stats.pendingBatches).toBe(0);
-            expect(registry.stats.unsettledBatches).toBe(0);
-          },
-          { timeout: 15_000, interval: 100 },
-        );
+        await flushUntilSettled(registry, { timeout: 15_000, interval: 100 });
         await registry.flush(); // the counts the last flushes made
         const families = parseChecked(await registry.metrics());
         const stored =

@@ -1,26 +1,16 @@
 // Summary quantiles end to end: Summary.observe → one flush request → sketch hashes in a real
 // redis-server behind the local Upstash server → one scrape → exposition checked by promtool.
-import { Redis as IORedis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Registry, Summary } from "../../src/index.ts";
 import { type ParsedFamily, parseChecked, sampleValue } from "../helpers/exposition.ts";
-import { newClient, recordingServer, sharedStack, uniquePrefix } from "../helpers/stack.ts";
+import { directRedis, newClient, recordingServer, uniquePrefix } from "../helpers/stack.ts";
 import { exactQuantile, lognormal, mulberry32, pareto, relativeError } from "./prng.ts";
 
 const SEED = 20261125;
 const QS = [0.5, 0.9, 0.99, 0.999];
 const ALPHA = 0.01;
 
-let direct: IORedis;
-
-beforeAll(async () => {
-  direct = new IORedis(sharedStack().redisUrl, { protocol: 2, lazyConnect: true });
-  await direct.connect();
-});
-
-afterAll(() => {
-  direct?.disconnect();
-});
+const direct = directRedis();
 
 /** Every stored sketch (one per series and time slice) of a registry prefix, read directly. */
 async function storedSketches(prefix: string): Promise<{ field: string; tokens: string[] }[]> {

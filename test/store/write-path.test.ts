@@ -1,22 +1,12 @@
 // The write path against a real redis-server (through the local Upstash server): exact sums,
 // values refused at the call or by Redis without losing the rest of a flush, all-or-nothing
 // script calls, no TTL and no key per flush, pruning of what dead writers leave behind.
-import { Redis as IORedis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/index.ts";
 import { parseChecked, sampleValue } from "../helpers/exposition.ts";
-import { newClient, sharedStack, uniquePrefix } from "../helpers/stack.ts";
+import { directRedis, newClient, uniquePrefix } from "../helpers/stack.ts";
 
-let direct: IORedis;
-
-beforeAll(async () => {
-  direct = new IORedis(sharedStack().redisUrl, { protocol: 2, lazyConnect: true });
-  await direct.connect();
-});
-
-afterAll(() => {
-  direct?.disconnect();
-});
+const direct = directRedis();
 
 function registryFor(prefix: string, errors: unknown[] = []): Registry {
   return new Registry({ redis: newClient(), prefix, onError: (e) => errors.push(e) });
