@@ -60,6 +60,7 @@ const ansi = /\u001b\[[0-9;]*[A-Za-z]/g;
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
   const cwd = options.cwd ?? repoRoot;
   const persistTo = mkdtempSync(join(tmpdir(), "wrangler-state-"));
+  const removeState = () => rmSync(persistTo, { recursive: true, force: true });
   const args = [
     "--no-warnings",
     wranglerCliPath(),
@@ -87,7 +88,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   });
   const pid = child.pid;
   if (pid === undefined) {
-    rmSync(persistTo, { recursive: true, force: true });
+    removeState();
     throw new Error("could not spawn wrangler");
   }
 
@@ -111,7 +112,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       for (const d of descendants) killQuietly(d, "SIGKILL");
       await allGone([...descendants], 3_000);
     }
-    rmSync(persistTo, { recursive: true, force: true });
+    removeState();
   };
 
   const url = await new Promise<string>((resolve, reject) => {
@@ -130,7 +131,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     };
     const onExit = (code: number | null) => {
       cleanup();
-      rmSync(persistTo, { recursive: true, force: true });
+      removeState();
       reject(new Error(`wrangler dev exited early (code ${code}). Output:\n${output}`));
     };
     const cleanup = () => {

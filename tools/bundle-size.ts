@@ -102,20 +102,23 @@ export async function measureBundle(options: MeasureOptions): Promise<BundleSize
   const sourceNames = map.sources.map((s) => relative(root, resolve(root, s)));
   const byModule = attributeBytes(js, map.mappings, sourceNames);
   const gzip = gzipSize(js);
+  const shareOf = (ranges: Array<[number, number]>) => gzip - gzipSize(without(js, ranges));
   const modules = [...byModule].map(([module, ranges]) => ({
     module,
     bytes: ranges.reduce((n, [from, to]) => n + Buffer.byteLength(js.slice(from, to)), 0),
-    gzipShare: gzip - gzipSize(without(js, ranges)),
+    gzipShare: shareOf(ranges),
   }));
   modules.sort((a, b) => b.gzipShare - a.gzipShare || b.bytes - a.bytes);
   const rangesByFeature = new Map<string, Array<[number, number]>>();
   for (const [module, ranges] of byModule) {
     const feature = featureOf(module);
-    rangesByFeature.set(feature, [...(rangesByFeature.get(feature) ?? []), ...ranges]);
+    const all = rangesByFeature.get(feature) ?? [];
+    rangesByFeature.set(feature, all);
+    all.push(...ranges);
   }
   const features = [...rangesByFeature].map(([feature, ranges]) => ({
     feature,
-    gzipShare: gzip - gzipSize(without(js, ranges)),
+    gzipShare: shareOf(ranges),
   }));
   features.sort((a, b) => b.gzipShare - a.gzipShare);
   return { bytes: Buffer.byteLength(js), gzip, modules, features };
