@@ -51,13 +51,8 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
   }
 
   private child(series: Series<Pending>): CounterChild {
-    let s = series;
-    return {
-      inc: (v?: number) => {
-        if (!s.live) s = this.revive(s) ?? s;
-        this.add(s.live ? s : undefined, v);
-      },
-    };
+    const live = this.liveSeries(series);
+    return { inc: (v?: number) => this.add(live(), v) };
   }
 
   private add(s: Series<Pending> | undefined, value: unknown): void {

@@ -132,11 +132,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   }
 
   private child(series: Series<Value>): GaugeChild {
-    let s = series;
-    const live = () => {
-      if (!s.live) s = this.revive(s) ?? s;
-      return s.live ? s : undefined;
-    };
+    const live = this.liveSeries(series);
     return {
       set: (v: number) => this.put(live(), v),
       inc: (v = 1) => this.add(live(), v),

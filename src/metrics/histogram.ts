@@ -107,11 +107,8 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   private child(series: Series<Pending>): HistogramChild {
-    let s = series;
-    const observe = (v: number) => {
-      if (!s.live) s = this.revive(s) ?? s;
-      this.record(s.live ? s : undefined, v);
-    };
+    const live = this.liveSeries(series);
+    const observe = (v: number) => this.record(live(), v);
     return { observe, startTimer: () => childTimer(observe) };
   }
 

@@ -126,9 +126,16 @@ export abstract class Metric<T extends string = string, E = unknown> {
     return { key: this.keyOfArgs(args), entry: undefined, live: false, child: undefined };
   }
 
-  /** A live series for a holder of `s` (a child): the same object, or it looked up again. */
-  protected revive(s: Series<E>): Series<E> | undefined {
-    return s.live ? s : this.index.ofKey(s.key);
+  /**
+   * For a child holding `series`: its live series on each call (the same object, or once it was
+   * removed, the series of its key found again and kept), or undefined while there is none.
+   */
+  protected liveSeries(series: Series<E>): () => Series<E> | undefined {
+    let s = series;
+    return () => {
+      if (!s.live) s = this.index.ofKey(s.key) ?? s;
+      return s.live ? s : undefined;
+    };
   }
 
   /** Called by every registry that takes this metric. The first one's bounds apply. */
