@@ -41,6 +41,7 @@ export {
   Registry,
   type RegistryContentType,
   type RegistryOptions,
+  type StoreStats,
 } from "./registry.ts";
 export type { LabelValues, MetricFamily, MetricType, RedisClient, Sample } from "./types.ts";
 export { validateLabelName, validateMetricName } from "./validation.ts";

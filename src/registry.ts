@@ -31,7 +31,12 @@ import { LocalData, OverlaySnapshot } from "./overlay.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { DecodedSnapshot } from "./store/decode.ts";
 import { drainAll } from "./store/encode.ts";
-import { RedisStore } from "./store/redis-store.ts";
+import {
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+  type StoreOptions,
+} from "./store/options.ts";
+import { RedisStore, type StoredSnapshot } from "./store/redis-store.ts";
 import type { MetricFamily, RedisClient } from "./types.ts";
 
 export type { FlushStats } from "./flush/flusher.ts";
@@ -46,7 +51,7 @@ export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENME
  * Options of a registry. The reliability options (timeouts, retries, bounds, self-metrics) are
  * documented on ReliabilityOptions; every one has a default that suits a serverless isolate.
  */
-export interface RegistryOptions extends ReliabilityOptions {
+export interface RegistryOptions extends ReliabilityOptions, StoreOptions {
   /** An @upstash/redis client; may also be attached later with setRedis(). */
   redis?: RedisClient;
   /** Namespace of every key in Redis, so apps sharing a database never meet. Default "prom". */
@@ -83,7 +88,15 @@ export class Registry implements MetricHome {
 
   readonly prefix: string;
   readonly stats: FlushStats = emptyFlushStats();
+  /** What the last scrape read: how close this prefix is to the store's limits. */
+  readonly storeStats: StoreStats = {
+    pages: 0,
+    replyChars: 0,
+    largestReplyChars: 0,
+    storedSeries: {},
+  };
   private readonly reliability: ResolvedReliability;
+  private readonly storage: ResolvedStoreOptions;
   private readonly self: SelfMetrics | undefined;
   private readonly flusher: Flusher;
   private readonly limits: SeriesLimits;
@@ -126,6 +139,7 @@ export class Registry implements MetricHome {
     }
     this.flushIntervalMs = options.flushIntervalMs;
     this.reliability = resolveReliability(options);
+    this.storage = resolveStoreOptions(options);
     this.self = this.reliability.selfMetrics ? new SelfMetrics() : undefined;
     this.flusher = new Flusher(
       this.reliability,
@@ -155,7 +169,10 @@ export class Registry implements MetricHome {
   /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */
   setRedis(redis: RedisClient): void {
     this.redis = redis;
-    this.store = new RedisStore(redis, this.prefix);
+    this.store = new RedisStore(redis, this.prefix, {
+      ...this.storage,
+      maxRequestBytes: this.reliability.maxRequestBytes,
+    });
   }
 
   get hasRedis(): boolean {
@@ -373,15 +390,24 @@ export class Registry implements MetricHome {
       throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
     }
     const collecting = metrics.filter((m): m is Metric => m instanceof Metric && m.hasCollect);
-    const [stored, customs] = await withTimeout(
-      Promise.all([
-        store.read(),
+    // Each page of the read is raced on its own: a scrape of many pages may take longer than
+    // one request's timeout in all.
+    const timeoutMs = this.reliability.timeoutMs;
+    const [stored, customs] = await Promise.all([
+      store.read((request) => withTimeout(request, timeoutMs, "a scrape")),
+      withTimeout(
         Promise.all(metrics.map((m) => (m instanceof Metric ? undefined : m.get()))),
-        Promise.all(collecting.map((m) => m.runCollect())),
-      ]),
-      this.reliability.timeoutMs,
-      "a scrape",
-    );
+        timeoutMs,
+        "a scrape",
+      ),
+      withTimeout(Promise.all(collecting.map((m) => m.runCollect())), timeoutMs, "a scrape"),
+    ]);
+    if (store !== NO_STORE) {
+      this.storeStats.pages = stored.pages;
+      this.storeStats.replyChars = stored.replyChars;
+      this.storeStats.largestReplyChars = stored.largestReplyChars;
+      this.storeStats.storedSeries = Object.fromEntries(stored.storedSeries);
+    }
     let snapshot: Snapshot = stored;
     if (collecting.length > 0) {
       const local = new LocalData();
@@ -406,7 +432,24 @@ export class Registry implements MetricHome {
 }
 
 /** What a registry without Redis reads: nothing (it holds custom metrics only). */
-const NO_STORE = { read: async (): Promise<Snapshot> => new DecodedSnapshot("#0") };
+const NO_STORE = {
+  read: async (): Promise<StoredSnapshot> =>
+    Object.assign(new DecodedSnapshot(0), { pages: 0, replyChars: 0, largestReplyChars: 0 }),
+};
+
+/** What the last scrape of a registry read (`registry.storeStats`). */
+export interface StoreStats {
+  /** Requests (pages) it took: 1 while the prefix holds less than a page. */
+  pages: number;
+  /** Characters of all its replies, and of the largest (base64 sends 4/3 of them). */
+  replyChars: number;
+  largestReplyChars: number;
+  /**
+   * Series each counter, histogram and summary holds in Redis across all instances, by metric
+   * name: compare with `maxStoredSeriesPerMetric`.
+   */
+  storedSeries: Record<string, number>;
+}
 
 interface Collected {
   metric: RegisteredMetric;

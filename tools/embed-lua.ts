@@ -1,6 +1,7 @@
 // Builds src/store/lua.generated.ts from src/store/lua/*.lua: the scripts as string constants,
 // minified by luamin (whitespace out, locals renamed: the text ships in every Worker bundle)
-// with the {{NAME}} placeholders replaced by src/store/constants.ts. The .lua files are the
+// with the {{NAME}} placeholders replaced by src/store/constants.ts (numbers) and
+// src/store/schema.ts (field prefixes, separators and op codes, as Lua string literals). The .lua files are the
 // source to read and edit; test/store/lua-embed.test.ts fails when the generated file is stale.
 // The merge rules alone (SKETCH_LUA, NATIVE_LUA: for tests that call them by name) keep their
 // names and are only stripped of comments and indentation.
@@ -12,6 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import luamin from "luamin";
 import * as constants from "../src/store/constants.ts";
+import * as schema from "../src/store/schema.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const LUA_DIR = join(root, "src/store/lua");
@@ -48,9 +50,12 @@ function piece(name: string): string {
   const text = readFileSync(join(LUA_DIR, `${name}.lua`), "utf8").replace(
     /\{\{(\w+)\}\}/g,
     (_, key: string) => {
+      // Numbers from constants.ts as they are; names of the schema (schema.ts) as Lua strings.
       const value = (constants as Record<string, unknown>)[key];
-      if (typeof value !== "number") throw new Error(`${name}.lua: unknown constant ${key}`);
-      return String(value);
+      if (typeof value === "number") return String(value);
+      const text = (schema as Record<string, unknown>)[key];
+      if (typeof text !== "string") throw new Error(`${name}.lua: unknown constant ${key}`);
+      return `'${text}'`;
     },
   );
   return minifyLua(text);

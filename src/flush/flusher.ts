@@ -214,15 +214,35 @@ export class Flusher {
     return request;
   }
 
-  /** Fields Redis refused to store (their sum would not be finite): their updates are lost. */
+  /**
+   * Fields Redis refused to store — their sum would not be finite, or they are new series past
+   * the global bound: their updates are lost. Reported once per write and reason.
+   */
   private countRefused(group: QueuedBatch[], outcome: WriteOutcome): void {
-    for (const { seq, field } of outcome.refused) {
+    const overLimit = new Set<string>();
+    let limitUpdates = 0;
+    for (const { seq, field, metric, reason } of outcome.refused) {
       const updates = group.find((b) => b.seq === seq)?.refusable.get(field) ?? 0;
-      this.countDropped("overflow", updates);
+      this.countDropped(reason, updates);
+      if (reason === "global_series_limit") {
+        limitUpdates += updates;
+        overLimit.add(metric);
+        continue;
+      }
       this.report(
         new Error(
           `prometheus-upstash: Redis refused ${updates} update(s) of ${field}: the stored value ` +
             "would no longer be a finite number",
+        ),
+      );
+    }
+    if (overLimit.size > 0) {
+      this.report(
+        new Error(
+          `prometheus-upstash: Redis refused new series of ${[...overLimit].join(", ")} ` +
+            `(${limitUpdates} update(s)): each already holds maxStoredSeriesPerMetric series ` +
+            "across all instances. Existing series are still written; raise maxStoredSeriesPerMetric, " +
+            "or lower seriesTtlMs so unused series leave sooner, or drop the label that grows without bound",
         ),
       );
     }

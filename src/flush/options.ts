@@ -22,8 +22,9 @@ export interface ReliabilityOptions {
    */
   maxPendingBytes?: number;
   /**
-   * Largest request body a flush sends; more data is split into several requests, each part
-   * a batch with its own number. Default 4 MiB (Upstash's request limit is 10 MB).
+   * Largest request body a flush sends, and the bound a scrape keeps each reply under; more
+   * data is split into several requests (a flush: parts, each a batch with its own number; a
+   * scrape: pages). Default 4 MiB; at most 10 MB, Upstash's request and reply limit.
    */
   maxRequestBytes?: number;
   /**
@@ -55,6 +56,8 @@ export const RELIABILITY_DEFAULTS: ResolvedReliability = {
 
 /** Smallest request size accepted: room for the script call and a few series. */
 const MIN_REQUEST_BYTES = 1024;
+/** Upstash refuses a request or a reply larger than this ("ERR max request size exceeded"). */
+export const UPSTASH_MAX_REQUEST_BYTES = 10_000_000;
 
 export function resolveReliability(options: ReliabilityOptions): ResolvedReliability {
   const o = { ...RELIABILITY_DEFAULTS };
@@ -66,6 +69,12 @@ export function resolveReliability(options: ReliabilityOptions): ResolvedReliabi
   integer("retries", o.retries, 0);
   integer("backoffMs", o.backoffMs, 0);
   integer("maxRequestBytes", o.maxRequestBytes, MIN_REQUEST_BYTES);
+  if (o.maxRequestBytes > UPSTASH_MAX_REQUEST_BYTES) {
+    throw new RangeError(
+      `maxRequestBytes must be at most ${UPSTASH_MAX_REQUEST_BYTES} (Upstash refuses larger ` +
+        `requests and replies), got ${o.maxRequestBytes}`,
+    );
+  }
   integer("maxPendingBytes", o.maxPendingBytes, 0);
   integer("maxSeriesPerMetric", o.maxSeriesPerMetric, 1);
   integer("maxSeriesBytes", o.maxSeriesBytes, 0);

@@ -7,14 +7,22 @@
 //                                                    after a lost response, skipped by number)
 //   prometheus_upstash_dropped_updates_total{reason} metric updates given up: "pending_limit",
 //                                                    "too_old", "series_limit", "no_redis",
-//                                                    "overflow" (Redis refused a non-finite sum)
+//                                                    "overflow" (Redis refused a non-finite sum),
+//                                                    "global_series_limit" (a new series past
+//                                                    maxStoredSeriesPerMetric in Redis)
 //
 // A count is "owed" until a batch carries it; if that batch is dropped, the count is owed again.
 // They are Counters registered nowhere: the registry drains and scrapes them itself.
 import { Counter } from "../metrics/counter.ts";
 import { drainAll, type Part } from "../store/encode.ts";
 
-export type DropReason = "pending_limit" | "too_old" | "series_limit" | "no_redis" | "overflow";
+export type DropReason =
+  | "pending_limit"
+  | "too_old"
+  | "series_limit"
+  | "global_series_limit"
+  | "no_redis"
+  | "overflow";
 
 export interface SelfDeltas {
   failures: number;

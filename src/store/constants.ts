@@ -11,3 +11,8 @@ export const JANITOR_MARK_MS = 10 * 60_000;
 export const JANITOR_FALLBACK_MS = 3_600_000;
 /** Arguments per Redis call from Lua (unpack's limit is about 8,000). */
 export const CHUNK = 4000;
+/** Entries one HSCAN of a scrape page asks for, at least and at most. */
+export const SCAN_MIN_COUNT = 16;
+export const SCAN_MAX_COUNT = 10_000;
+/** Entries one flush's prune (when no scrape has pruned for JANITOR_FALLBACK_MS) looks at. */
+export const JANITOR_COUNT = 1000;

@@ -3,6 +3,24 @@
 // number; normally everything fits in one. A part knows how many metric calls it stands for, so
 // a part that is finally dropped — or a field Redis refuses — is counted exactly.
 import { type BatchWriter, type Drainable, type GaugeRecord, num } from "../batch.ts";
+import {
+  F_COUNTER,
+  F_GAUGE,
+  F_HISTOGRAM,
+  F_LAYOUT,
+  F_NATIVE,
+  F_SLICE,
+  F_SUMMARY,
+  OP_ADD,
+  OP_DELETE,
+  OP_GAUGE,
+  OP_NATIVE,
+  OP_RESET,
+  OP_RESET_LIVE,
+  OP_SET,
+  OP_SKETCH,
+  SEP_LAYOUT,
+} from "./schema.ts";
 
 /** One batch ready to send: its ops (without the "b" header), bytes, and what they carry. */
 export interface Part {
@@ -37,7 +55,7 @@ export class BatchEncoder implements BatchWriter {
   }
 
   counter(name: string, key: string, delta: number, updates: number): void {
-    this.add(`c${name}${key}`, num(delta), updates);
+    this.add(`${F_COUNTER}${name}${key}`, num(delta), updates);
   }
 
   histogram(
@@ -51,11 +69,11 @@ export class BatchEncoder implements BatchWriter {
     const { id, text } = layoutOf(bounds);
     let delta = num(sum);
     for (const c of counts) delta += ` ${num(c)}`;
-    const field = `h${name}#${id}${key}`;
-    const op = ["a", field, delta];
-    const decl = `H${name}#${id}`;
+    const field = `${F_HISTOGRAM}${name}${SEP_LAYOUT}${id}${key}`;
+    const op = [OP_ADD, field, delta];
+    const decl = `${F_LAYOUT}${name}${SEP_LAYOUT}${id}`;
     // Every part that holds series of a layout declares it: any part may be the one that lands.
-    const declOp = ["x", decl, text];
+    const declOp = [OP_SET, decl, text];
     const declBytes = this.declared.has(decl) ? 0 : argsBytes(declOp);
     if (this.current.bytes + declBytes + argsBytes(op) > this.maxBytes) this.close();
     if (!this.declared.has(decl)) {
@@ -66,16 +84,16 @@ export class BatchEncoder implements BatchWriter {
   }
 
   native(name: string, key: string, maxBuckets: number, packed: string, updates: number): void {
-    const field = `n${name}${key}`;
-    this.op(["n", field, num(maxBuckets), packed], updates, field);
+    const field = `${F_NATIVE}${name}${key}`;
+    this.op([OP_NATIVE, field, num(maxBuckets), packed], updates, field);
   }
 
   summary(name: string, key: string, count: number, sum: number, updates: number): void {
-    this.add(`s${name}${key}`, `${num(count)} ${num(sum)}`, updates);
+    this.add(`${F_SUMMARY}${name}${key}`, `${num(count)} ${num(sum)}`, updates);
   }
 
   sketch(name: string, key: string, sliceMs: number, slices: number, cap: number, tokens: string) {
-    this.op(["q", `q${name}${key}`, num(sliceMs), num(slices), num(cap), tokens], 0);
+    this.op([OP_SKETCH, `${F_SLICE}${name}${key}`, num(sliceMs), num(slices), num(cap), tokens], 0);
   }
 
   gauge(
@@ -89,7 +107,10 @@ export class BatchEncoder implements BatchWriter {
     for (const [key, value, at] of records) {
       body += `${body ? "\r" : ""}${num(value)}${at === undefined ? "" : `@${num(at)}`} ${key}`;
     }
-    this.op(["g", `g${name}#${instance ?? this.instance}`, num(expireMs), body], updates);
+    this.op(
+      [OP_GAUGE, `${F_GAUGE}${name}${SEP_LAYOUT}${instance ?? this.instance}`, num(expireMs), body],
+      updates,
+    );
   }
 
   remove(
@@ -98,25 +119,28 @@ export class BatchEncoder implements BatchWriter {
     bounds: readonly number[] | undefined,
     key: string,
   ): void {
-    if (type === "counter") this.op(["d", `c${name}${key}`], 0);
+    if (type === "counter") this.op([OP_DELETE, `${F_COUNTER}${name}${key}`], 0);
     else if (type === "histogram") {
-      this.op(["d", `h${name}#${layoutOf(bounds ?? []).id}${key}`], 0);
-      this.op(["d", `n${name}${key}`], 0);
+      this.op(
+        [OP_DELETE, `${F_HISTOGRAM}${name}${SEP_LAYOUT}${layoutOf(bounds ?? []).id}${key}`],
+        0,
+      );
+      this.op([OP_DELETE, `${F_NATIVE}${name}${key}`], 0);
     } else {
-      this.op(["d", `s${name}${key}`], 0);
-      this.op(["R", `q${name}${key}#`], 0);
+      this.op([OP_DELETE, `${F_SUMMARY}${name}${key}`], 0);
+      this.op([OP_RESET_LIVE, `${F_SLICE}${name}${key}${SEP_LAYOUT}`], 0);
     }
   }
 
   reset(type: "counter" | "histogram" | "summary", name: string): void {
-    if (type === "counter") this.op(["r", `c${name}[`], 0);
+    if (type === "counter") this.op([OP_RESET, `${F_COUNTER}${name}[`], 0);
     else if (type === "histogram") {
-      this.op(["r", `h${name}#`], 0);
-      this.op(["r", `H${name}#`], 0);
-      this.op(["r", `n${name}[`], 0);
+      this.op([OP_RESET, `${F_HISTOGRAM}${name}${SEP_LAYOUT}`], 0);
+      this.op([OP_RESET, `${F_LAYOUT}${name}${SEP_LAYOUT}`], 0);
+      this.op([OP_RESET, `${F_NATIVE}${name}[`], 0);
     } else {
-      this.op(["r", `s${name}[`], 0);
-      this.op(["R", `q${name}[`], 0);
+      this.op([OP_RESET, `${F_SUMMARY}${name}[`], 0);
+      this.op([OP_RESET_LIVE, `${F_SLICE}${name}[`], 0);
     }
   }
 
@@ -127,7 +151,7 @@ export class BatchEncoder implements BatchWriter {
   }
 
   private add(field: string, delta: string, updates: number): void {
-    this.op(["a", field, delta], updates, field);
+    this.op([OP_ADD, field, delta], updates, field);
   }
 
   private op(args: string[], updates: number, refusable?: string): void {

@@ -1,6 +1,8 @@
-import type { Snapshot } from "../snapshot.ts";
 import type { RedisClient } from "../types.ts";
-import { DecodedSnapshot } from "./decode.ts";
+import { SCAN_MAX_COUNT, SCAN_MIN_COUNT } from "./constants.ts";
+import { DecodedSnapshot, Pages } from "./decode.ts";
+import type { ResolvedStoreOptions } from "./options.ts";
+import { keysOf, metricOf } from "./schema.ts";
 import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.ts";
 
 /** One batch as sent: its sequence number and its ops (encode.ts). */
@@ -13,31 +15,67 @@ export interface WireBatch {
 export interface WriteOutcome {
   /** Per batch: applied now, or skipped because this writer's record says it was applied. */
   applied: boolean[];
-  /** Fields refused because their new value would not be finite: "<seq> <field>". */
-  refused: { seq: number; field: string }[];
+  /**
+   * Fields Redis refused: "overflow" when their new value would not be finite,
+   * "global_series_limit" when they are new series of a metric that holds
+   * `maxStoredSeriesPerMetric` already.
+   */
+  refused: {
+    seq: number;
+    field: string;
+    /** The metric the field belongs to. */
+    metric: string;
+    reason: "overflow" | "global_series_limit";
+  }[];
+}
+
+/** What the store needs to know besides the client and the prefix. */
+export interface StoreSettings extends ResolvedStoreOptions {
+  /** Bound of a request and of a reply (bytes), as sent: a scrape reads in pages under it. */
+  maxRequestBytes: number;
+}
+
+/** How a scrape's requests are raced against its timeout (each page on its own). */
+export type Race = <T>(request: Promise<T>) => Promise<T>;
+
+/** A scrape's snapshot, with what it took to read. */
+export interface StoredSnapshot extends DecodedSnapshot {
+  readonly pages: number;
+  /** Characters of all replies, and of the largest one (the strings before base64). */
+  readonly replyChars: number;
+  readonly largestReplyChars: number;
 }
 
 /**
- * The only place that knows key names and speaks to Redis: a write of one or more batches is
- * one EVALSHA of the write script, a scrape one EVALSHA of the read script (scripts.ts). Each
- * script's first call in this isolate is an EVAL (which also caches it in Redis), so every
- * flush and scrape is exactly one request; only when Redis has lost its script cache does a
- * call take two (EVALSHA → NOSCRIPT → EVAL).
+ * The only place that speaks to Redis: a write of one or more batches is one EVALSHA of the
+ * write script, a scrape one EVALSHA of the read script per page (scripts.ts) — one page while
+ * what the prefix holds fits in a page's budget. Each script's first call in this isolate is an
+ * EVAL (which also caches it in Redis); only when Redis has lost its script cache does a call
+ * take two requests (EVALSHA → NOSCRIPT → EVAL).
  */
 export class RedisStore {
   private readonly keys: string[];
   private readonly writer: Script;
   private readonly reader: Script;
 
-  constructor(redis: RedisClient, prefix: string) {
-    this.keys = [`{${prefix}}:sums`, `{${prefix}}:live`];
+  private readonly settings: StoreSettings;
+
+  constructor(redis: RedisClient, prefix: string, settings: StoreSettings) {
+    this.keys = keysOf(prefix);
     this.writer = new Script(redis, WRITE_SCRIPT);
     this.reader = new Script(redis, READ_SCRIPT);
+    this.settings = settings;
   }
 
   /** Applies each batch at most once, oldest first, in one request. */
   async write(batches: readonly WireBatch[], writer: string): Promise<WriteOutcome> {
-    const args = [String(Date.now()), writer];
+    const { maxStoredSeriesPerMetric, seriesTtlMs } = this.settings;
+    const args = [
+      String(Date.now()),
+      writer,
+      String(maxStoredSeriesPerMetric),
+      String(seriesTtlMs),
+    ];
     for (const b of batches) {
       args.push("b", String(b.seq));
       for (const a of b.args) args.push(a);
@@ -45,30 +83,73 @@ export class RedisStore {
     const reply = parseJson(await this.writer.exec(this.keys, args)) as {
       a?: unknown;
       r?: unknown;
+      l?: unknown;
     } | null;
     const flags = reply?.a;
     if (!Array.isArray(flags) || flags.length !== batches.length) {
       throw new Error(`Unexpected write reply from Redis: ${JSON.stringify(reply)}`);
     }
     const refused: WriteOutcome["refused"] = [];
-    // cjson encodes an empty list as {}.
-    for (const item of Array.isArray(reply?.r) ? (reply.r as unknown[]) : []) {
-      const text = String(item);
-      const space = text.indexOf(" ");
-      refused.push({ seq: Number(text.slice(0, space)), field: text.slice(space + 1) });
-    }
+    const add = (list: unknown, reason: WriteOutcome["refused"][number]["reason"]) => {
+      // cjson encodes an empty list as {}.
+      for (const item of Array.isArray(list) ? (list as unknown[]) : []) {
+        const text = String(item);
+        const space = text.indexOf(" ");
+        const field = text.slice(space + 1);
+        refused.push({ seq: Number(text.slice(0, space)), field, metric: metricOf(field), reason });
+      }
+    };
+    add(reply?.r, "overflow");
+    add(reply?.l, "global_series_limit");
     return { applied: flags.map((f) => Number(f) === 1), refused };
   }
 
-  /** Reads everything the registry's prefix holds, in one request. */
-  async read(): Promise<Snapshot> {
-    const reply: unknown = await this.reader.exec(this.keys, []);
-    if (typeof reply !== "string") {
-      throw new Error(`Unexpected scrape reply from Redis: ${typeof reply}`);
+  /**
+   * Reads everything the registry's prefix holds, page by page: each reply stays under
+   * `maxRequestBytes` as sent (base64 makes a string 4/3 longer; a page's budget leaves room for
+   * that and for an HSCAN that overshoots), each request raced on its own by `race`.
+   */
+  async read(race: Race = (r) => r): Promise<StoredSnapshot> {
+    const budget = Math.floor(this.settings.maxRequestBytes * PAGE_SHARE);
+    const pages = new Pages();
+    while (!pages.done) {
+      // Ask the first HSCAN for what fills the page at the last page's bytes per entry (a
+      // kilobyte each before any page: a native histogram's size, so a first page never
+      // overshoots much).
+      const perEntry = pages.lastLines > 0 ? pages.lastChars / pages.lastLines : 1024;
+      const count = Math.max(
+        SCAN_MIN_COUNT,
+        Math.min(SCAN_MAX_COUNT, Math.floor(budget / perEntry)),
+      );
+      const reply: unknown = await race(
+        this.reader.exec(this.keys, [
+          pages.next,
+          String(this.settings.seriesTtlMs),
+          String(budget),
+          String(count),
+          pages.count === 0 ? "" : String(pages.now),
+          pages.mark,
+        ]),
+      );
+      if (typeof reply !== "string") {
+        throw new Error(`Unexpected scrape reply from Redis: ${typeof reply}`);
+      }
+      pages.add(reply);
     }
-    return new DecodedSnapshot(reply);
+    return Object.assign(new DecodedSnapshot(pages.now, pages.fields), {
+      pages: pages.count,
+      replyChars: pages.chars,
+      largestReplyChars: pages.largest,
+    });
   }
 }
+
+/**
+ * The share of `maxRequestBytes` a page aims at: base64 sends 4/3 of it, and the last HSCAN of
+ * a page may pass its budget (COUNT is a hint: it returns whole hash buckets) — three times
+ * over still fits.
+ */
+const PAGE_SHARE = 1 / 4;
 
 /** With automaticDeserialization on, the client has parsed the JSON already. */
 function parseJson(reply: unknown): unknown {
