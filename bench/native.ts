@@ -14,9 +14,11 @@
 //                               Redis has finished rehashing), divided by S, after all flushes
 // Per-flush figures are averaged over the warm flushes (the first one sends the script text).
 // Knobs: BENCH_NATIVE_SERIES (comma list), BENCH_NATIVE_OBS, BENCH_NATIVE_FLUSHES (default 5).
+
 import { Redis } from "@upstash/redis";
 import { DEFAULT_BUCKETS, Histogram, Registry } from "../src/index.ts";
 import { decodePacked } from "../src/native/index.ts";
+import { unstamped } from "../src/store/schema.ts";
 import { billingSince } from "../tools/local-upstash/index.ts";
 import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, writeResults } from "./lib/report.ts";
@@ -163,11 +165,12 @@ async function measure(stack: BenchStack, spread: Spread, s: number, variant: Va
   if (variant === "native") {
     const fields = (await stack.redis.hgetall(sums)) as Record<string, string>;
     const natives = Object.entries(fields).filter(([f]) => f.startsWith("n"));
-    const decoded = natives.map(([, v]) => decodePacked(v));
+    const decoded = natives.map(([, v]) => decodePacked(unstamped(v)));
     out.schema = Math.min(...decoded.map((d) => d.schema));
     out.bucketsPerSeries =
       decoded.reduce((n, d) => n + d.positive.length + d.negative.length, 0) / decoded.length;
-    out.nativeFieldBytes = natives.reduce((n, [, v]) => n + v.length, 0) / natives.length;
+    out.nativeFieldBytes =
+      natives.reduce((n, [, v]) => n + unstamped(v).length, 0) / natives.length;
     if (decoded.length !== s)
       throw new Error(`expected ${s} native series, found ${decoded.length}`);
     const observed = FLUSHES * OBS;

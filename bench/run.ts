@@ -15,6 +15,8 @@ const BENCHES: Record<string, string> = {
   "flush-cost": "billed commands per 1,000 requests at fixed rates, default interval vs 0",
   native:
     "native vs classic histograms: billed commands and bytes per flush, Redis memory per series",
+  "scrape-size":
+    "paged scrape of the Hono metrics at 1k-100k label sets: pages, billed commands, reply bytes vs the unpaged read, script time in Redis",
 };
 
 const here = dirname(fileURLToPath(import.meta.url));

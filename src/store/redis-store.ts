@@ -110,8 +110,9 @@ export class RedisStore {
    * that and for an HSCAN that overshoots), each request raced on its own by `race`.
    */
   async read(race: Race = (r) => r): Promise<StoredSnapshot> {
-    const budget = Math.floor(this.settings.maxRequestBytes * PAGE_SHARE);
+    let budget = Math.floor(this.settings.maxRequestBytes * PAGE_SHARE);
     const pages = new Pages();
+    let shrinks = 0;
     while (!pages.done) {
       // Ask the first HSCAN for what fills the page at the last page's bytes per entry (a
       // kilobyte each before any page: a native histogram's size, so a first page never
@@ -121,16 +122,28 @@ export class RedisStore {
         SCAN_MIN_COUNT,
         Math.min(SCAN_MAX_COUNT, Math.floor(budget / perEntry)),
       );
-      const reply: unknown = await race(
-        this.reader.exec(this.keys, [
-          pages.next,
-          String(this.settings.seriesTtlMs),
-          String(budget),
-          String(count),
-          pages.count === 0 ? "" : String(pages.now),
-          pages.mark,
-        ]),
-      );
+      let reply: unknown;
+      try {
+        reply = await race(
+          this.reader.exec(this.keys, [
+            pages.next,
+            String(this.settings.seriesTtlMs),
+            String(budget),
+            String(count),
+            pages.count === 0 ? "" : String(pages.now),
+            pages.mark,
+          ]),
+        );
+      } catch (error) {
+        // A page Redis refused to send whole (entries far larger than the ones before): ask
+        // again from the same place for less. Nothing of it was read, so nothing is lost.
+        if (!TOO_LARGE.test(String((error as Error)?.message)) || shrinks >= MAX_SHRINKS) {
+          throw error;
+        }
+        shrinks++;
+        budget = Math.max(1, budget >> 1);
+        continue;
+      }
       if (typeof reply !== "string") {
         throw new Error(`Unexpected scrape reply from Redis: ${typeof reply}`);
       }
@@ -150,6 +163,11 @@ export class RedisStore {
  * over still fits.
  */
 const PAGE_SHARE = 1 / 4;
+
+/** Upstash's answer to a request or reply over its size limit. */
+const TOO_LARGE = /max request size exceeded/i;
+/** A page is asked for again with half the budget at most this often in one scrape. */
+const MAX_SHRINKS = 8;
 
 /** With automaticDeserialization on, the client has parsed the JSON already. */
 function parseJson(reply: unknown): unknown {

@@ -76,3 +76,9 @@ export function metricOf(field: string): string {
   }
   return field.slice(1, end);
 }
+
+/** A sums value without its stamp (tests and benchmarks that read Redis directly). */
+export function unstamped(value: string): string {
+  const at = value.indexOf(SEP_STAMP);
+  return at > 0 && /^\d+$/.test(value.slice(0, at)) ? value.slice(at + 1) : value;
+}

@@ -24,12 +24,14 @@
 // after the last write. increase() is then exactly the difference of those two samples, and
 // rate() that difference over the window. (A series born inside a window loses its first
 // sample's count to rate(): that is why every counted route is warmed up first.)
+
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type WranglerDev } from "../../scripts/wrangler-dev.ts";
 import { PROTOBUF_CONTENT_TYPE } from "../../src/exposition/protobuf.ts";
 import { decodePacked } from "../../src/native/index.ts";
+import { unstamped } from "../../src/store/schema.ts";
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
 import { type LocalStack, startLocalStack } from "../../tools/local-upstash/stack.ts";
 import { dashboardLatencyQueries } from "./dashboard-queries.ts";
@@ -247,7 +249,7 @@ describe("native histograms of two Worker instances, through Prometheus 2.42", (
     const stored = await new IORedis(stack!.redisUrl, { protocol: 2 });
     const packed = await stored.hget("{prom}:sums", SLOW_FIELD);
     stored.disconnect();
-    const { schema } = decodePacked(packed!);
+    const { schema } = decodePacked(unstamped(packed!));
     expect(schema).toBe(5); // the middleware's default; nothing here lowers it
     const error = 2 ** (2 ** -schema) - 1; // 2.19 % at schema 5
     const sorted = (k: "ms" | "sleep" | "app") => slowRuns.map((r) => r[k]).sort((x, y) => x - y);
