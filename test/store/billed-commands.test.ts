@@ -196,4 +196,31 @@ describe("billed commands per scrape", () => {
       hdel: 2,
     });
   });
+
+  it("a store larger than a page: one EVALSHA and its HSCANs per page, one TIME per scrape", async () => {
+    const m = await warmRegistry();
+    const paged = new Registry({
+      redis: new Redis({ url: stack.url, token: stack.token }),
+      prefix: m.registry.prefix,
+      maxRequestBytes: 8192,
+    });
+    const counter = new Counter({
+      name: "c_total",
+      help: "c",
+      labelNames: ["k"],
+      registers: [paged],
+    });
+    for (let i = 0; i < 2000; i++) counter.inc({ k: `series-${i}` });
+    await paged.flush();
+    await paged.metrics();
+    const counts = await billed(() => paged.metrics());
+    const { pages } = paged.storeStats;
+    expect(pages).toBeGreaterThan(20);
+    expect(counts.evalsha).toBe(pages);
+    expect(counts.time).toBe(1);
+    // At least one HSCAN per page, and few more: each asks for what fills the page.
+    expect(counts.hscan).toBeGreaterThanOrEqual(pages);
+    expect(counts.hscan).toBeLessThanOrEqual(2 * pages + 2);
+    expect(Object.keys(counts).sort()).toEqual(["evalsha", "hscan", "time"]);
+  });
 });
