@@ -16,7 +16,7 @@
 // (it leaves the queue without a resend), and a batch dropped while a request for it is in
 // flight is counted as dropped only once all of them settled without applying it.
 import type { Drainable } from "../batch.ts";
-import { drainAll, type Part, REQUEST_OVERHEAD_BYTES } from "../store/encode.ts";
+import { drainAll, type Part, REQUEST_OVERHEAD_BYTES, roomFor } from "../store/encode.ts";
 import type { RedisStore, WriteOutcome } from "../store/redis-store.ts";
 import type { ResolvedReliability } from "./options.ts";
 import type { DropReason, SelfDeltas, SelfMetrics } from "./self-metrics.ts";
@@ -147,12 +147,16 @@ export class Flusher {
     this.queue.push({ ...part, seq: ++this.seq, createdAt: now, self, inFlight: 0, landed: false });
   }
 
-  /** The oldest batches that fit in one request (at least one). */
+  /** The oldest batches that fit in one request (at least one), in bytes and series fields. */
   private nextRequest(): QueuedBatch[] {
     let bytes = 0;
+    let fields = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.bytes <= this.partBytes)) {
-      bytes += this.queue[n]!.bytes;
+    while (n < this.queue.length) {
+      const next = this.queue[n]!;
+      if (n > 0 && (bytes + next.bytes > this.partBytes || !roomFor(fields, next))) break;
+      bytes += next.bytes;
+      fields += next.refusable.size;
       n++;
     }
     return this.queue.slice(0, n);

@@ -11,6 +11,12 @@ export const JANITOR_MARK_MS = 10 * 60_000;
 export const JANITOR_FALLBACK_MS = 3_600_000;
 /** Arguments per Redis call from Lua (unpack's limit is about 8,000). */
 export const CHUNK = 4000;
+/**
+ * Series fields one write request carries at most, so a script holds its keys for a bounded
+ * time (the write script merges about 10–40 fields per ms here, native ones slowest). A flush
+ * touching more is sent in several requests; each costs 3 billed commands more.
+ */
+export const MAX_REQUEST_FIELDS = CHUNK;
 /** Entries one HSCAN of a scrape page asks for, at least and at most. */
 export const SCAN_MIN_COUNT = 16;
 export const SCAN_MAX_COUNT = 10_000;

@@ -3,6 +3,7 @@
 // number; normally everything fits in one. A part knows how many metric calls it stands for, so
 // a part that is finally dropped — or a field Redis refuses — is counted exactly.
 import { type BatchWriter, type Drainable, type GaugeRecord, num } from "../batch.ts";
+import { MAX_REQUEST_FIELDS } from "./constants.ts";
 import {
   F_COUNTER,
   F_GAUGE,
@@ -156,7 +157,10 @@ export class BatchEncoder implements BatchWriter {
 
   private op(args: string[], updates: number, refusable?: string): void {
     const bytes = argsBytes(args);
-    if (this.current.args.length > 0 && this.current.bytes + bytes > this.maxBytes) this.close();
+    const full =
+      this.current.bytes + bytes > this.maxBytes ||
+      (refusable !== undefined && this.current.refusable.size >= MAX_REQUEST_FIELDS);
+    if (this.current.args.length > 0 && full) this.close();
     const part = this.current;
     for (const a of args) part.args.push(a);
     part.bytes += bytes;
@@ -169,6 +173,11 @@ export class BatchEncoder implements BatchWriter {
     this.current = emptyPart();
     this.declared = new Set();
   }
+}
+
+/** Whether a request of parts carrying `fields` series fields has room for `part` too. */
+export function roomFor(fields: number, part: Part): boolean {
+  return fields + part.refusable.size <= MAX_REQUEST_FIELDS;
 }
 
 /** Drains every source into request-sized parts, in drain order. */

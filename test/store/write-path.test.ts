@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/index.ts";
 import { parseChecked, sampleValue } from "../helpers/exposition.ts";
-import { directRedis, newClient, uniquePrefix } from "../helpers/stack.ts";
+import { directRedis, newClient, recordingServer, uniquePrefix } from "../helpers/stack.ts";
 
 const direct = directRedis();
 
@@ -290,5 +290,30 @@ describe("pruning what dead writers leave", () => {
     expect(Number(await direct.hget(`{${prefix}}:sums`, "~j"))).toBeGreaterThan(
       Date.now() - 60_000,
     );
+  });
+});
+
+describe("bounded script calls", () => {
+  const recording = recordingServer();
+
+  it("a flush touching more than 4,000 series fields goes in requests of at most 4,000, all applied", async () => {
+    const prefix = uniquePrefix("fields-cap");
+    const registry = new Registry({
+      redis: recording.client(),
+      prefix,
+      maxSeriesPerMetric: 20_000,
+    });
+    const c = new Counter({ name: "c", help: "c", labelNames: ["i"], registers: [registry] });
+    for (let i = 0; i < 9000; i++) c.inc({ i: String(i) }, i);
+    const requests = await recording.during(() => registry.flush());
+    const writes = requests.filter((r) => JSON.stringify(r.commands).includes('"cc['));
+    expect(writes.length).toBe(3);
+    for (const r of writes) {
+      const fields = r.commands[0]!.filter((a) => String(a).startsWith("cc[")).length;
+      expect(fields).toBeLessThanOrEqual(4000);
+    }
+    const families = await scrape(registry);
+    expect(families.find((f) => f.name === "c")!.samples).toHaveLength(9000);
+    expect(sampleValue(families, "c", { i: "8999" })).toBe(8999);
   });
 });
