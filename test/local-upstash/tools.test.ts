@@ -213,6 +213,27 @@ describe("npm run local-upstash", () => {
     await redis.stop();
   });
 
+  it("takes Upstash's size limits as flags, e.g. --max-reply-bytes", async () => {
+    const child = startCli(process.execPath, [CLI, "--max-reply-bytes", "100"]);
+    const { url, token } = await readyLines(child);
+    const client = new Redis({ url, token, enableAutoPipelining: false });
+    await client.set("long", "x".repeat(100));
+    await expect(client.get("long")).rejects.toThrow(
+      /^ERR max request size exceeded\. Limit: 100 bytes, Actual: 149 bytes/,
+    );
+    child.kill("SIGTERM");
+    await exited(child);
+  });
+
+  it("refuses a limit that is not a positive number of bytes", () => {
+    const result = spawnSync(process.execPath, [CLI, "--max-key-bytes", "0"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("--max-key-bytes must be a whole number from 1 to");
+  });
+
   it("exits non-zero with one line on how to install redis-server when it is missing", () => {
     const result = spawnSync(process.execPath, [CLI], {
       cwd: ROOT,

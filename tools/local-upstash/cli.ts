@@ -1,23 +1,48 @@
-// `npm run local-upstash -- [--port P] [--token T] [--redis-url redis://…]`
+// `npm run local-upstash -- [--port P] [--token T] [--redis-url redis://…] [--max-… BYTES]`
 // Starts the local Upstash REST server (and a redis-server of its own unless --redis-url is
 // given), prints the two environment lines a client needs, and stops everything on
 // SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
+import type { UpstashLimits } from "./limits.ts";
 import { startLocalStack } from "./stack.ts";
 
-function parseOptions(): { port?: number; token?: string; redisUrl?: string } {
+/** Flag → limit, e.g. --max-reply-bytes 65536. */
+const LIMIT_FLAGS: Record<string, keyof UpstashLimits> = {
+  "max-request-bytes": "maxRequestBytes",
+  "max-reply-bytes": "maxReplyBytes",
+  "max-record-bytes": "maxRecordBytes",
+  "max-key-bytes": "maxKeyBytes",
+};
+
+function positiveInteger(flag: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!(Number.isSafeInteger(n) && n > 0 && n <= max)) {
+    throw new Error(`--${flag} must be a whole number from 1 to ${max}, got ${text}`);
+  }
+  return n;
+}
+
+function parseOptions(): {
+  port?: number;
+  token?: string;
+  redisUrl?: string;
+  limits: Partial<UpstashLimits>;
+} {
   const { values } = parseArgs({
     options: {
       port: { type: "string" },
       token: { type: "string" },
       "redis-url": { type: "string" },
+      ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((f) => [f, { type: "string" as const }])),
     },
   });
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
-    throw new Error(`--port must be a port number, got ${values.port}`);
+  const port = values.port === undefined ? undefined : positiveInteger("port", values.port, 65_535);
+  const limits: Partial<UpstashLimits> = {};
+  for (const [flag, limit] of Object.entries(LIMIT_FLAGS)) {
+    const text = (values as Record<string, string | undefined>)[flag];
+    if (text !== undefined) limits[limit] = positiveInteger(flag, text, Number.MAX_SAFE_INTEGER);
   }
-  return { port, token: values.token, redisUrl: values["redis-url"] };
+  return { port, token: values.token, redisUrl: values["redis-url"], limits };
 }
 
 async function main(): Promise<void> {

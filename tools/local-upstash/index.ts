@@ -7,6 +7,13 @@ export {
   type KeyAudit,
   type KeyViolation,
 } from "./declared-keys.ts";
+export {
+  keyTooLarge,
+  RECORD_TOO_LARGE,
+  requestTooLarge,
+  UPSTASH_LIMITS,
+  type UpstashLimits,
+} from "./limits.ts";
 export { type RedisServer, startRedisServer } from "./redis-server.ts";
 export { scriptForRedis, sha1Hex } from "./scripts.ts";
 export { type RequestInfo, startUpstashServer, type UpstashServer } from "./server.ts";

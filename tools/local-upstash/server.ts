@@ -3,11 +3,14 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Billing, BillingMeter, type ScriptRun } from "./billing.ts";
+import { CommandTable } from "./command-table.ts";
 import { RedisExecutor } from "./executor.ts";
 import { createHandler, type RequestInfo } from "./http.ts";
+import { RecordSizeGuard, resolveLimits, type UpstashLimits } from "./limits.ts";
 
 export type { Billing, ScriptRun } from "./billing.ts";
 export type { RequestInfo } from "./http.ts";
+export type { UpstashLimits } from "./limits.ts";
 
 export interface UpstashServerOptions {
   redisUrl: string;
@@ -25,6 +28,11 @@ export interface UpstashServerOptions {
    * enables billing(), resetBilling() and recordScripts(). Opens a MONITOR connection to Redis.
    */
   billing?: boolean;
+  /**
+   * Upstash's size limits, each in bytes; Upstash's values (UPSTASH_LIMITS) where omitted.
+   * Tests lower them to reach a limit at a size that runs fast, e.g. `{ maxReplyBytes: 65536 }`.
+   */
+  limits?: Partial<UpstashLimits>;
 }
 
 export interface UpstashServer {
@@ -33,6 +41,8 @@ export interface UpstashServer {
   port: number;
   /** The Redis this server runs commands on. */
   redisUrl: string;
+  /** The size limits in force. */
+  limits: Readonly<UpstashLimits>;
   /** How many HTTP requests reached the server so far (any route, any outcome). */
   requests(): number;
   /**
@@ -57,16 +67,31 @@ export function randomToken(): string {
   return randomBytes(24).toString("base64url");
 }
 
+async function commandTable(executor: RedisExecutor): Promise<CommandTable> {
+  const outcome = await executor.run(["COMMAND"]);
+  if ("error" in outcome) throw new Error(`Redis refused COMMAND: ${outcome.error}`);
+  return new CommandTable(outcome.reply);
+}
+
+/** MEMORY USAGE of each key (Redis' default sampling); 0 for a key that does not exist. */
+async function memoryUsage(executor: RedisExecutor, keys: string[]): Promise<number[]> {
+  const outcomes = await executor.pipeline(keys.map((key) => ["MEMORY", "USAGE", key]));
+  return outcomes.map((o) => ("reply" in o && o.reply !== null ? Number(o.reply) : 0));
+}
+
 export async function startUpstashServer(opts: UpstashServerOptions): Promise<UpstashServer> {
   const host = opts.host ?? "127.0.0.1";
   if (!LOOPBACK.has(host) && !opts.allowRemote) {
     throw new Error(`refusing to bind ${host}: pass allowRemote to listen beyond loopback`);
   }
   const token = opts.token ?? randomToken();
+  const limits = resolveLimits(opts.limits);
   const executor = new RedisExecutor(opts.redisUrl);
   await executor.start();
   let meter: BillingMeter | undefined;
+  let table: CommandTable;
   try {
+    table = await commandTable(executor);
     if (opts.billing) meter = await BillingMeter.start(opts.redisUrl, (p) => executor.ownsPeer(p));
   } catch (err) {
     await executor.close();
@@ -80,6 +105,11 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<Up
   const handle = createHandler({
     token,
     executor,
+    limits,
+    table,
+    records: new RecordSizeGuard(limits.maxRecordBytes, table, (keys) =>
+      memoryUsage(executor, keys),
+    ),
     onRequest: opts.onRequest,
     // A request Redis could not serve (503) is not billed.
     onServed: meter ? (info) => meter.countRequest(info.commands as string[][]) : undefined,
@@ -107,6 +137,7 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<Up
     token,
     port,
     redisUrl: opts.redisUrl,
+    limits,
     requests: () => requestCount,
     billing: async () => metered().billing(),
     resetBilling: async () => metered().reset(),
