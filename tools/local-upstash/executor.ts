@@ -1,61 +1,27 @@
-// Runs commands on a real Redis through ioredis, returning replies untransformed.
+// Runs commands on a real Redis (resp.ts), returning replies untransformed.
 //
 // One shared connection serves `/` and `/pipeline`; every `/multi-exec` borrows a connection of
-// its own from a small pool so concurrent transactions cannot interleave. ioredis is set up to
-// fail fast (no offline queue, no per-command retries) so a dead Redis shows as an error at
-// once; the shared connection keeps reconnecting in the background and recovers by itself.
-import type { Socket } from "node:net";
-import { Command, Redis, type RedisOptions, ReplyError } from "ioredis";
+// its own from a small pool so concurrent transactions cannot interleave. Nothing is queued
+// while Redis is down: a request then fails at once (503), and the next one connects again, so
+// the server recovers by itself when Redis is back.
 import type { CommandArgs, Outcome } from "./encoding.ts";
-import { peerId } from "./monitor.ts";
+import { ConnectionLost, RespConnection, RespError, type RespReply } from "./resp.ts";
 
 /** Redis could not be reached (or the connection broke mid-request). */
 export class RedisUnavailable extends Error {}
 
-/** A command whose reply skips ioredis' reply transformers (HGETALL → object etc.). */
-class RawCommand extends Command {
-  override transformReply(result: Buffer | Buffer[]): Buffer | Buffer[] {
-    return result;
-  }
-}
-
 const MAX_TRANSACTION_CONNECTIONS = 16;
+const CONNECT_TIMEOUT_MS = 2_000;
 
-const FAIL_FAST: RedisOptions = {
-  protocol: 2, // RESP2 shapes: flat HGETALL / ZRANGE WITHSCORES, doubles as strings
-  stringNumbers: true, // integers as exact decimal strings, never lossy JS numbers
-  disableClientInfo: true,
-  lazyConnect: true,
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 0,
-  autoResendUnfulfilledCommands: false,
-  connectTimeout: 2_000,
-};
-
-function isReplyError(err: unknown): err is Error {
-  return err instanceof ReplyError;
-}
-
-function send(conn: Redis, command: CommandArgs): Promise<unknown> {
-  const [name, ...args] = command;
-  const raw = new RawCommand(name ?? "", args);
-  conn.sendCommand(raw);
-  return raw.promise;
-}
-
-function settle(results: PromiseSettledResult<unknown>[]): Outcome[] {
-  return results.map((r) => {
-    if (r.status === "fulfilled") return { reply: r.value };
-    if (isReplyError(r.reason)) return { error: r.reason.message };
-    throw r.reason;
-  });
+function outcome(reply: RespReply): Outcome {
+  return reply instanceof RespError ? { error: reply.message } : { reply };
 }
 
 export class RedisExecutor {
   private readonly url: string;
-  private readonly shared: Redis;
-  private lastConnectionError = "";
-  private readonly idle: Redis[] = [];
+  private shared: Promise<RespConnection> | undefined;
+  private readonly idle: RespConnection[] = [];
+  private readonly open = new Set<RespConnection>();
   private busy = 0;
   private readonly waiting: Array<() => void> = [];
   private closed = false;
@@ -64,28 +30,26 @@ export class RedisExecutor {
 
   constructor(redisUrl: string) {
     this.url = redisUrl;
-    this.shared = this.open({ retryStrategy: (times) => Math.min(50 * times, 500) });
   }
 
   /** Connects the shared connection; rejects when Redis is unreachable. */
   async start(): Promise<void> {
     try {
-      await this.shared.connect();
+      await this.sharedConnection();
     } catch (err) {
-      this.shared.disconnect();
       throw new Error(`cannot reach Redis at ${this.url}: ${(err as Error).message}`);
     }
   }
 
   async run(command: CommandArgs): Promise<Outcome> {
-    const [outcome] = await this.pipeline([command]);
-    return outcome!;
+    const [result] = await this.pipeline([command]);
+    return result!;
   }
 
   async pipeline(commands: CommandArgs[]): Promise<Outcome[]> {
-    const results = await Promise.allSettled(commands.map((c) => send(this.shared, c)));
     try {
-      return settle(results);
+      const conn = await this.sharedConnection();
+      return (await Promise.all(conn.send(commands))).map(outcome);
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -96,21 +60,19 @@ export class RedisExecutor {
     const conn = await this.acquire();
     let healthy = false;
     try {
-      const queued = [["multi"], ...commands, ["exec"]].map((c) => send(conn, c));
-      const results = await Promise.allSettled(queued);
-      const exec = results[results.length - 1]!;
-      const failures = results.filter((r) => r.status === "rejected");
-      const broken = failures.find((r) => !isReplyError(r.reason));
-      if (broken) throw this.unavailable(broken.reason);
+      const replies = await Promise.all(conn.send([["multi"], ...commands, ["exec"]]));
       healthy = true;
-      if (exec.status === "rejected" || !Array.isArray(exec.value)) {
+      const exec = replies[replies.length - 1];
+      if (!Array.isArray(exec)) {
         // EXECABORT: a command was rejected while queueing; say which.
-        const reasons = failures.map((r) => (r.reason as Error).message);
+        const reasons = replies
+          .filter((r): r is RespError => r instanceof RespError)
+          .map((r) => r.message);
         return { error: reasons.join("; ") || "EXECABORT Transaction discarded" };
       }
-      return exec.value.map((item: unknown) =>
-        item instanceof Error ? { error: item.message } : { reply: item },
-      );
+      return exec.map(outcome);
+    } catch (err) {
+      throw this.unavailable(err);
     } finally {
       this.release(conn, healthy);
     }
@@ -118,7 +80,7 @@ export class RedisExecutor {
 
   /**
    * True when `peer` (a client address as MONITOR prints it) is one of our connections. Kept
-   * after a connection closes: MONITOR lines may arrive after its close event.
+   * after a connection closes: MONITOR lines may arrive after it closed.
    */
   ownsPeer(peer: string): boolean {
     return this.peers.has(peer);
@@ -126,59 +88,74 @@ export class RedisExecutor {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const conn of [this.shared, ...this.idle.splice(0)]) conn.disconnect();
+    for (const conn of this.open) conn.close();
+    this.open.clear();
+    this.idle.length = 0;
   }
 
-  private open(extra: RedisOptions): Redis {
-    const conn = new Redis(this.url, { ...FAIL_FAST, ...extra });
-    // Without a listener ioredis prints every failed reconnect; keep the reason for our errors.
-    conn.on("error", (err: Error) => {
-      this.lastConnectionError = err.message;
-    });
-    conn.on("ready", () => {
-      this.lastConnectionError = "";
-    });
-    conn.on("connect", () => {
-      const socket = conn.stream as Socket;
-      this.peers.add(peerId(socket.localAddress, socket.localPort));
-    });
+  private async connect(): Promise<RespConnection> {
+    if (this.closed) throw new ConnectionLost("the server is stopping");
+    const conn = await RespConnection.open(this.url, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    this.peers.add(conn.peer);
+    this.open.add(conn);
     return conn;
   }
 
-  private unavailable(err: unknown): RedisUnavailable {
-    const reason = this.lastConnectionError || (err as Error).message;
+  /** The shared connection, opened again if it broke (concurrent requests share one attempt). */
+  private async sharedConnection(): Promise<RespConnection> {
+    for (let attempt = 0; ; attempt++) {
+      const pending = this.shared ?? this.openShared();
+      const conn = await pending; // rejects when Redis cannot be reached
+      if (conn.alive || attempt > 0) return conn;
+      this.open.delete(conn);
+      if (this.shared === pending) this.shared = undefined;
+    }
+  }
+
+  private openShared(): Promise<RespConnection> {
+    const attempt = this.connect();
+    this.shared = attempt;
+    // A failed attempt is not kept: the next request tries again.
+    attempt.catch(() => {
+      if (this.shared === attempt) this.shared = undefined;
+    });
+    return attempt;
+  }
+
+  private unavailable(err: unknown): Error {
+    if (!(err instanceof ConnectionLost)) return err as Error;
     return new RedisUnavailable(
-      `ERR local-upstash: Redis at ${this.url} is unavailable (${reason})`,
+      `ERR local-upstash: Redis at ${this.url} is unavailable (${err.message})`,
     );
   }
 
-  private async acquire(): Promise<Redis> {
+  private async acquire(): Promise<RespConnection> {
     while (this.busy >= MAX_TRANSACTION_CONNECTIONS) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     this.busy++;
     let conn = this.idle.pop();
-    while (conn && conn.status !== "ready") {
-      conn.disconnect();
+    while (conn && !conn.alive) {
+      this.open.delete(conn);
       conn = this.idle.pop();
     }
     if (conn) return conn;
-    const fresh = this.open({ retryStrategy: () => null });
     try {
-      await fresh.connect();
-      return fresh;
+      return await this.connect();
     } catch (err) {
-      fresh.disconnect();
       this.busy--;
       this.waiting.shift()?.();
       throw this.unavailable(err);
     }
   }
 
-  private release(conn: Redis, healthy: boolean): void {
+  private release(conn: RespConnection, healthy: boolean): void {
     this.busy--;
-    if (healthy && !this.closed) this.idle.push(conn);
-    else conn.disconnect();
+    if (healthy && !this.closed && conn.alive) this.idle.push(conn);
+    else {
+      conn.close();
+      this.open.delete(conn);
+    }
     this.waiting.shift()?.();
   }
 }
