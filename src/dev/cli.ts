@@ -4,6 +4,8 @@
 // a redis-server of its own unless --redis-url is given), prints the two variables a client
 // needs on stdout (and nothing else there, so `> .dev.vars` works), and stops everything on
 // SIGINT, SIGTERM, SIGHUP, or when the process that started it goes away.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { UpstashLimits } from "./limits.ts";
 import { startLocalStack } from "./stack.ts";
@@ -103,13 +105,44 @@ async function main(): Promise<void> {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, shutdown);
 
-  // `npm exec` / `npm run` start us under `sh -c`; a signal sent to npm can end that shell
-  // without passing the signal on, which would orphan us and our redis-server. Follow the
-  // parent out instead.
+  // `npx` / `npm exec` start us under `sh -c`: npm → sh → us. A signal sent to npm can end it
+  // (or the shell) without passing the signal on, which would orphan us and our redis-server.
+  // Follow them out: stop when our parent changes or our grandparent is gone.
   const parent = process.ppid;
+  const grandparent = parentOf(parent);
   setInterval(() => {
-    if (process.ppid !== parent) void shutdown();
+    if (process.ppid !== parent || (grandparent !== undefined && !alive(grandparent))) {
+      void shutdown();
+    }
   }, 200).unref();
+}
+
+/** The parent of process `pid` (Linux: /proc; elsewhere: ps), or undefined if unknown. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) state ppid …"; comm may hold spaces and parentheses: read after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (Number.isInteger(ppid) && ppid > 0) return ppid;
+  } catch {
+    // no /proc (macOS): ask ps
+  }
+  try {
+    const out = execFileSync("ps", ["-o", "ppid=", "-p", String(pid)], { encoding: "utf8" });
+    const ppid = Number(out.trim());
+    return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
+  }
 }
 
 main().catch((err: unknown) => {

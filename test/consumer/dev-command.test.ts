@@ -1,8 +1,8 @@
 // The shipped local-development command, as a user meets it: `npx prometheus-upstash dev` in a
 // fresh folder where the packed tarball is installed (npm and Node are the machine's, the lowest
 // supported Node), read the two variables it prints, run a user's tiny Hono Worker under
-// `wrangler dev` against them (`--var`s, as from .dev.vars), see a request on /metrics, then
-// stop everything and find no redis-server or server left behind.
+// `wrangler dev` against them (as `--var`s, then as the .dev.vars file the docs suggest), see a
+// request on /metrics, then stop everything and find no redis-server or server left behind.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -171,8 +171,36 @@ describe("npx prometheus-upstash dev, from the packed tarball", { timeout: 180_0
     await expectAllGone(dev);
   });
 
-  it("stops on Ctrl-C (SIGINT to its process group), leaving nothing behind", async () => {
+  it("stops when npm itself dies (SIGKILL: no signal passed on), leaving nothing behind", async () => {
     const dev = await startDevCommand(project);
+    dev.child.kill("SIGKILL");
+    await expect.poll(() => redisProcessAlive(dev.redisPort), { timeout: 10_000 }).toBe(false);
+    await expect.poll(() => accepting(dev.restPort), { timeout: 10_000 }).toBe(false);
+  });
+
+  it("writes .dev.vars that wrangler dev reads, and stops on Ctrl-C (SIGINT to its group)", async () => {
+    const dev = await startDevCommand(project);
+    const dir = join(project, "dev-command-worker");
+    // What docs/local-development.md tells a user: the command's stdout is the .dev.vars file.
+    writeFileSync(join(dir, ".dev.vars"), dev.stdout());
+    worker = await startWranglerDev({
+      cwd: dir,
+      port: await freePort(),
+      inspectorPort: await freePort(),
+    });
+    expect(await (await fetch(`${worker.url}/hello`)).text()).toBe("hello");
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(`${worker!.url}/metrics`)).text()).includes('route="/hello"'),
+        {
+          timeout: 20_000,
+        },
+      )
+      .toBe(true);
+    await worker.stop();
+    worker = undefined;
+
     expect(redisProcessAlive(dev.redisPort)).toBe(true);
     process.kill(-dev.child.pid!, "SIGINT");
     await expectAllGone(dev);
