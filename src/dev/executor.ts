@@ -47,6 +47,7 @@ export class RedisExecutor {
   }
 
   async pipeline(commands: CommandArgs[]): Promise<Outcome[]> {
+    if (commands.length === 0) return []; // every command was refused: Redis is not needed
     try {
       const conn = await this.sharedConnection();
       return (await Promise.all(conn.send(commands))).map(outcome);
