@@ -1,6 +1,8 @@
 // `npm run lint` runs this over src/: the library's modules must not import each other in a
 // cycle (data flows one way: metrics → batch → flush → store; store → snapshot → metrics'
-// collect), and only the Node adapter may use Node's built-in modules.
+// collect), and only the Node adapter may use Node's built-in modules. src/dev/ is the local
+// development server (`prometheus-upstash dev`, `prometheus-upstash/dev`): a Node program of its
+// own that the library never imports, so no Worker bundle can carry it.
 module.exports = {
   forbidden: [
     {
@@ -15,8 +17,24 @@ module.exports = {
       severity: "error",
       comment:
         "src/ runs in workerd without Node compatibility: Node built-ins only in adapters/node.ts.",
-      from: { path: "^src/", pathNot: "^src/adapters/node\\.ts$" },
+      from: { path: "^src/", pathNot: ["^src/adapters/node\\.ts$", "^src/dev/"] },
       to: { dependencyTypes: ["core"] },
+    },
+    {
+      name: "dev-server-stays-apart",
+      severity: "error",
+      comment:
+        "src/dev/ (the Node-only local Upstash server) is its own entry: the library never imports it, and it imports nothing of the library.",
+      from: { path: "^src/", pathNot: "^src/dev/" },
+      to: { path: "^src/dev/" },
+    },
+    {
+      name: "dev-server-self-contained",
+      severity: "error",
+      comment:
+        "src/dev/ ships as a Node program with no runtime dependency: Node built-ins and its own files only.",
+      from: { path: "^src/dev/" },
+      to: { pathNot: "^src/dev/", dependencyTypesNot: ["core"] },
     },
   ],
   options: {

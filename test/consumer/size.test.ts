@@ -18,6 +18,8 @@ describe("bundle size", () => {
     // Every byte counted is this library's (or the snippet's few lines): the peers are external.
     for (const m of size.modules) {
       expect(m.module).toMatch(/^(entry\.ts|\(glue\)|node_modules\/prometheus-upstash\/)/);
+      // …and none of it is the Node-only local development server (prometheus-upstash/dev).
+      expect(m.module).not.toMatch(/^node_modules\/prometheus-upstash\/dist\/dev\//);
     }
     expect(size.gzip).toBeLessThanOrEqual(readmeSizeLimit());
   }, 600_000);

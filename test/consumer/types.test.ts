@@ -38,6 +38,13 @@ const options: AutoFlushOptions = { signals: ["SIGTERM"], intervalMs: 1000 };
 export const start = [startAutoFlush, options];
 `;
 
+const DEV_ENTRY_POINT = `
+import { startLocalUpstash, UPSTASH_LIMITS, type LocalUpstash } from "prometheus-upstash/dev";
+const start: () => Promise<LocalUpstash> = () =>
+  startLocalUpstash({ port: 8079, limits: { maxReplyBytes: UPSTASH_LIMITS.maxReplyBytes / 2 } });
+export const dev = [start];
+`;
+
 const RESOLUTIONS = {
   bundler: { module: "esnext", moduleResolution: "bundler" },
   node16: { module: "node16", moduleResolution: "node16" },
@@ -54,7 +61,10 @@ beforeAll(async () => {
       writeFileSync(join(dir, "src", `readme-${name}.ts`), readmeSnippet(name));
     }
     writeFileSync(join(dir, "src", "entry-points.ts"), ENTRY_POINTS);
-    if (kind === "app") writeFileSync(join(dir, "src", "entry-point-node.ts"), NODE_ENTRY_POINT);
+    if (kind === "app") {
+      writeFileSync(join(dir, "src", "entry-point-node.ts"), NODE_ENTRY_POINT);
+      writeFileSync(join(dir, "src", "entry-point-dev.ts"), DEV_ENTRY_POINT);
+    }
     for (const [resolution, settings] of Object.entries(RESOLUTIONS)) {
       const tsconfig = {
         compilerOptions: {

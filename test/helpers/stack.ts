@@ -8,6 +8,7 @@ import {
   billingSince,
   type RequestInfo,
   startUpstashServer,
+  type UpstashLimits,
   type UpstashServer,
 } from "../../tools/local-upstash/index.ts";
 
@@ -61,14 +62,25 @@ export interface RecordingServer {
   billedDuring(fn: () => Promise<unknown>): Promise<Billing>;
 }
 
+export interface RecordingServerOptions {
+  /** Meter billed commands and record script runs (a MONITOR connection). */
+  billing?: boolean;
+  /**
+   * Upstash's size limits for this server, lowered to reach them fast, e.g.
+   * `{ maxReplyBytes: 65536 }`; Upstash's values (10 MB request and reply, 100 MB per key,
+   * 32 KB per key name) where omitted. The run-wide server keeps Upstash's values.
+   */
+  limits?: Partial<UpstashLimits>;
+}
+
 /**
  * A local Upstash server of this test file's own, in front of the shared redis-server, that
- * records every request — for tests that count requests and billed commands. Call it at file
- * or describe level: it starts and stops with that scope's hooks. With `billing: true` it also
- * meters billed commands and records script runs (a MONITOR connection; exact although other
- * test files share the redis-server).
+ * records every request — for tests that count requests and billed commands, or that need
+ * lower size limits. Call it at file or describe level: it starts and stops with that scope's
+ * hooks. With `billing: true` it also meters billed commands and records script runs (a
+ * MONITOR connection; exact although other test files share the redis-server).
  */
-export function recordingServer(opts: { billing?: boolean } = {}): RecordingServer {
+export function recordingServer(opts: RecordingServerOptions = {}): RecordingServer {
   let server: UpstashServer | undefined;
   const seen: RequestInfo[] = [];
   beforeAll(async () => {
@@ -76,6 +88,7 @@ export function recordingServer(opts: { billing?: boolean } = {}): RecordingServ
       redisUrl: sharedStack().redisUrl,
       onRequest: (info) => seen.push(info),
       billing: opts.billing,
+      limits: opts.limits,
     });
   });
   afterAll(() => server?.stop());

@@ -1,10 +1,11 @@
 // The start/stop tooling: startRedisServer, startUpstashServer options, startLocalStack and the
-// `npm run local-upstash` command.
+// `npm run local-upstash` command (the shipped `prometheus-upstash dev`, run from src/dev/cli.ts).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "@upstash/redis";
 import { afterEach, describe, expect, it } from "vitest";
+import { RedisServerNotFound } from "../../src/dev/index.ts";
 import {
   startLocalStack,
   startRedisServer,
@@ -13,7 +14,7 @@ import {
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CLI = "tools/local-upstash/cli.ts";
+const CLI = "src/dev/cli.ts";
 
 // CLI processes this file started; a failed test must not leave one (and its redis) running.
 const started: ChildProcess[] = [];
@@ -110,9 +111,11 @@ describe("startRedisServer", () => {
     const saved = process.env["PATH"];
     process.env["PATH"] = "/nonexistent";
     try {
-      await expect(startRedisServer()).rejects.toThrow(
-        "redis-server not found on PATH: install it with `apt-get install -y redis-server`",
-      );
+      const error = await startRedisServer().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RedisServerNotFound);
+      expect((error as Error).message).toContain("sudo apt-get install redis-server");
+      expect((error as Error).message).toContain("brew install redis");
+      expect((error as Error).message).toContain("docker run -p 6379:6379 redis");
     } finally {
       process.env["PATH"] = saved;
     }
@@ -192,7 +195,7 @@ describe("npm run local-upstash", () => {
 
   it("stops on SIGINT, with a random token and a given port", async () => {
     const port = await freePort();
-    const child = startCli(process.execPath, [CLI, "--port", String(port)]);
+    const child = startCli(process.execPath, [CLI, "dev", "--port", String(port)]);
     const { url, token, redisPort } = await readyLines(child);
     expect(url).toBe(`http://127.0.0.1:${port}`);
     expect(token.length).toBeGreaterThanOrEqual(24);
@@ -203,7 +206,7 @@ describe("npm run local-upstash", () => {
 
   it("uses --redis-url instead of starting a redis-server", async () => {
     const redis = await startRedisServer();
-    const child = startCli(process.execPath, [CLI, "--redis-url", redis.url]);
+    const child = startCli(process.execPath, [CLI, "dev", "--redis-url", redis.url]);
     const { url, token } = await readyLines(child);
     const client = new Redis({ url, token });
     await client.set("via-cli", "yes");
@@ -213,16 +216,51 @@ describe("npm run local-upstash", () => {
     await redis.stop();
   });
 
-  it("exits non-zero with one line on how to install redis-server when it is missing", () => {
-    const result = spawnSync(process.execPath, [CLI], {
+  it("takes Upstash's size limits as flags, e.g. --max-reply-bytes", async () => {
+    const child = startCli(process.execPath, [CLI, "dev", "--max-reply-bytes", "100"]);
+    const { url, token } = await readyLines(child);
+    const client = new Redis({ url, token, enableAutoPipelining: false });
+    await client.set("long", "x".repeat(100));
+    await expect(client.get("long")).rejects.toThrow(
+      /^ERR max request size exceeded\. Limit: 100 bytes, Actual: 149 bytes/,
+    );
+    child.kill("SIGTERM");
+    await exited(child);
+  });
+
+  it("refuses a limit that is not a positive number of bytes", () => {
+    const result = spawnSync(process.execPath, [CLI, "dev", "--max-key-bytes", "0"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("--max-key-bytes must be a whole number from 1 to");
+  });
+
+  it("exits non-zero saying how to install redis-server (Debian, macOS, Docker) when it is missing", () => {
+    const result = spawnSync(process.execPath, [CLI, "dev"], {
       cwd: ROOT,
       env: { ...process.env, PATH: "/nonexistent" },
       encoding: "utf8",
     });
-    expect(result.status).not.toBe(0);
+    expect(result.status).toBe(1);
     expect(result.stdout).toBe("");
-    const lines = result.stderr.trim().split("\n");
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain("apt-get install -y redis-server");
+    expect(result.stderr).toMatch(/^prometheus-upstash dev: redis-server was not found on PATH/);
+    expect(result.stderr).toContain("apt-get install redis-server");
+    expect(result.stderr).toContain("brew install redis");
+    expect(result.stderr).toContain("docker run -p 6379:6379 redis");
+    expect(result.stderr).toContain("--redis-url redis://127.0.0.1:6379");
+  });
+
+  it("names the command it runs, and prints its usage otherwise", () => {
+    for (const args of [[], ["serve"], ["dev", "--nope"]]) {
+      const result = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8" });
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toContain("Usage: prometheus-upstash dev [options]");
+    }
+    const help = spawnSync(process.execPath, [CLI, "--help"], { cwd: ROOT, encoding: "utf8" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("--redis-url");
   });
 });

@@ -4,9 +4,9 @@
 // from a MONITOR connection (monitor.ts): a `lua` line belongs to the EVAL-family line before it,
 // and only scripts that this server's own connections ran are counted, so the count stays exact
 // when other clients share the redis-server.
-import type { CommandArgs } from "./encoding.ts";
+import type { CommandArgs } from "../../src/dev/encoding.ts";
+import { clientScript, sha1Hex } from "../../src/dev/scripts.ts";
 import { type MonitorLine, MonitorLost, RedisMonitor } from "./monitor.ts";
-import { clientScript, sha1Hex } from "./scripts.ts";
 
 export interface Billing {
   /** Commands Upstash would bill: those of the requests plus those the scripts ran. */

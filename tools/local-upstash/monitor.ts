@@ -61,12 +61,6 @@ export function parseMonitorLine(line: string): MonitorLine | undefined {
   return { source: inside.slice(space + 1), args: parseArgs(line, close + 2) };
 }
 
-/** How Redis names a TCP client in MONITOR (and CLIENT LIST): "ip:port", "[ipv6]:port". */
-export function peerId(address: string | undefined, port: number | undefined): string {
-  const ip = address ?? "";
-  return `${ip.includes(":") ? `[${ip}]` : ip}:${port ?? 0}`;
-}
-
 const SYNC_TIMEOUT_MS = 10_000;
 const RECONNECT_MS = 200;
 

@@ -1,25 +1,20 @@
-// A local stand-in for Upstash: the Upstash REST protocol over HTTP, in front of a real Redis.
-import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+// The local Upstash server as the tests and benchmarks use it: the REST server (rest-server.ts,
+// which ships) plus, on request, the billing meter (billing.ts: a MONITOR connection, ioredis),
+// which stays out of the package.
+
+import {
+  type RestServer,
+  type RestServerOptions,
+  startRestServer,
+} from "../../src/dev/rest-server.ts";
 import { type Billing, BillingMeter, type ScriptRun } from "./billing.ts";
-import { RedisExecutor } from "./executor.ts";
-import { createHandler, type RequestInfo } from "./http.ts";
 
+export type { RequestInfo } from "../../src/dev/http.ts";
+export type { UpstashLimits } from "../../src/dev/limits.ts";
+export { randomToken } from "../../src/dev/rest-server.ts";
 export type { Billing, ScriptRun } from "./billing.ts";
-export type { RequestInfo } from "./http.ts";
 
-export interface UpstashServerOptions {
-  redisUrl: string;
-  /** Bearer token clients must send; random when omitted. */
-  token?: string;
-  /** Port to listen on; a free one when omitted. */
-  port?: number;
-  /** Interface to bind; 127.0.0.1 by default. Anything but loopback needs allowRemote. */
-  host?: string;
-  allowRemote?: boolean;
-  /** Called for every well-formed, authorized request before it runs. */
-  onRequest?: (info: RequestInfo) => void;
+export interface UpstashServerOptions extends RestServerOptions {
   /**
    * Count billed commands as Upstash bills them (see billing.ts) and record script runs:
    * enables billing(), resetBilling() and recordScripts(). Opens a MONITOR connection to Redis.
@@ -27,14 +22,7 @@ export interface UpstashServerOptions {
   billing?: boolean;
 }
 
-export interface UpstashServer {
-  url: string;
-  token: string;
-  port: number;
-  /** The Redis this server runs commands on. */
-  redisUrl: string;
-  /** How many HTTP requests reached the server so far (any route, any outcome). */
-  requests(): number;
+export interface UpstashServer extends RestServer {
   /**
    * Billed commands since the start or the last resetBilling(), counted as Upstash bills them:
    * each command of a request plus every command a script run by this server ran. Exact once
@@ -48,76 +36,37 @@ export interface UpstashServer {
    * the client sent, and each command the script ran). Needs the `billing` option.
    */
   recordScripts<T>(work: () => Promise<T>): Promise<{ result: T; runs: ScriptRun[] }>;
-  stop(): Promise<void>;
-}
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-
-export function randomToken(): string {
-  return randomBytes(24).toString("base64url");
 }
 
 export async function startUpstashServer(opts: UpstashServerOptions): Promise<UpstashServer> {
-  const host = opts.host ?? "127.0.0.1";
-  if (!LOOPBACK.has(host) && !opts.allowRemote) {
-    throw new Error(`refusing to bind ${host}: pass allowRemote to listen beyond loopback`);
-  }
-  const token = opts.token ?? randomToken();
-  const executor = new RedisExecutor(opts.redisUrl);
-  await executor.start();
   let meter: BillingMeter | undefined;
+  const { billing, onServed, ...rest } = opts;
+  const server = await startRestServer({
+    ...rest,
+    // A request Redis could not serve (503) is not billed.
+    onServed: (info) => {
+      meter?.countRequest(info.commands as string[][]);
+      onServed?.(info);
+    },
+  });
   try {
-    if (opts.billing) meter = await BillingMeter.start(opts.redisUrl, (p) => executor.ownsPeer(p));
+    if (billing) meter = await BillingMeter.start(opts.redisUrl, (p) => server.ownsPeer(p));
   } catch (err) {
-    await executor.close();
+    await server.stop();
     throw err;
   }
   const metered = (): BillingMeter => {
     if (!meter) throw new Error("start the local Upstash server with { billing: true } for this");
     return meter;
   };
-
-  const handle = createHandler({
-    token,
-    executor,
-    onRequest: opts.onRequest,
-    // A request Redis could not serve (503) is not billed.
-    onServed: meter ? (info) => meter.countRequest(info.commands as string[][]) : undefined,
-  });
-  let requestCount = 0;
-  const http = createServer((req, res) => {
-    requestCount++;
-    void handle(req, res);
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      http.once("error", reject);
-      http.listen(opts.port ?? 0, host, () => resolve());
-    });
-  } catch (err) {
-    await meter?.close();
-    await executor.close();
-    throw err;
-  }
-  const port = (http.address() as AddressInfo).port;
-  const urlHost = host.includes(":") ? `[${host}]` : host;
-
   return {
-    url: `http://${urlHost}:${port}`,
-    token,
-    port,
-    redisUrl: opts.redisUrl,
-    requests: () => requestCount,
+    ...server,
     billing: async () => metered().billing(),
     resetBilling: async () => metered().reset(),
     recordScripts: async (work) => metered().record(work),
     async stop() {
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeAllConnections(); // keep-alive sockets would hold close() open
-      });
+      await server.stop();
       await meter?.close();
-      await executor.close();
     },
   };
 }

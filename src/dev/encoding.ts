@@ -1,6 +1,6 @@
 // The JSON side of the Upstash REST protocol: request bodies in, replies out.
 //
-// Replies from Redis arrive untransformed from ioredis (RESP2, buffer mode, stringNumbers):
+// Replies from Redis arrive untransformed from resp.ts (RESP2):
 // bulk/status strings are Buffers, integers are decimal strings (so values beyond 2^53 stay
 // exact), nil is null, arrays nest, and an error inside an array is an Error.
 
