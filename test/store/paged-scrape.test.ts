@@ -6,10 +6,13 @@ import { describe, expect, it } from "vitest";
 import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/index.ts";
 import { parseChecked, sampleValue } from "../helpers/exposition.ts";
 import { decodeFamilies } from "../helpers/protobuf.ts";
-import { directRedis, newClient, uniquePrefix } from "../helpers/stack.ts";
+import { directRedis, recordingServer, uniquePrefix } from "../helpers/stack.ts";
 
 const direct = directRedis();
 const SMALL = 16 * 1024;
+// A local Upstash server of this file's own that refuses, as Upstash does at 10 MB, any reply
+// over SMALL bytes as sent (base64 and the JSON envelope included).
+const limited = recordingServer({ limits: { maxReplyBytes: SMALL } });
 
 function registryFor(
   prefix: string,
@@ -17,7 +20,7 @@ function registryFor(
 ) {
   const errors: unknown[] = [];
   const registry = new Registry({
-    redis: newClient(),
+    redis: limited.client(),
     prefix,
     maxRequestBytes: SMALL,
     onError: (e) => errors.push(e),
@@ -93,6 +96,20 @@ describe("a paged scrape", () => {
     let natives = 0;
     for (const m of dur.metric) if ((m.histogram?.positiveSpan?.length ?? 0) > 0) natives++;
     expect(natives).toBe(N);
+  });
+
+  it("a page the server refuses as too large is read again in smaller pages", async () => {
+    const prefix = uniquePrefix("shrink");
+    // The registry believes replies may reach 256 KiB; the server allows 16 KiB.
+    const { registry, errors } = registryFor(prefix, { maxRequestBytes: 256 * 1024 });
+    const c = new Counter({ name: "c", help: "c", labelNames: ["i"], registers: [registry] });
+    for (let i = 0; i < 3000; i++) c.inc({ i: `series-${i}` }, i);
+    await registry.flush();
+    const families = parseChecked(await registry.metrics());
+    expect(families.find((f) => f.name === "c")!.samples).toHaveLength(3000);
+    expect(sampleValue(families, "c", { i: "series-2999" })).toBe(2999);
+    expect(registry.storeStats.pages).toBeGreaterThan(5);
+    expect(errors).toEqual([]);
   });
 
   it("a counter never reads lower than an earlier scrape showed, while flushes go on", async () => {
