@@ -1,6 +1,8 @@
 // Scrape at size: the Hono middleware's two metrics (http_requests_total and the native
 // http_request_duration_seconds, the middleware's defaults) at 1k, 10k and 100k label sets, and
-// with wide latency spreads (8 decades: about 100 native buckets a series). Per scrape: pages,
+// with wide latency spreads (8 decades: about 100 native buckets a series) at 1k, 10k and 20k,
+// through the local Upstash server with Upstash's limits on (a reply over 10 MB is refused).
+// Each scrape is checked in text, OpenMetrics and protobuf against the values recorded. Per scrape: pages,
 // billed commands (the local server's meter: each command of a request plus every command a
 // script runs), bytes on the wire, the largest reply, and the longest script call inside Redis
 // (SLOWLOG with a threshold of 0); per flush, the longest script call too. The peer: the reply
@@ -11,11 +13,15 @@
 import { Redis } from "@upstash/redis";
 import { HONO_DURATION_BUCKETS } from "../src/adapters/hono.ts";
 import { Counter, Histogram, Registry } from "../src/index.ts";
+import { decodeFamilies } from "../test/helpers/protobuf.ts";
 import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, ratio, writeResults } from "./lib/report.ts";
 import { startBenchStack } from "./lib/stack.ts";
 
 const SIZES = (process.env["BENCH_SIZE_SERIES"] ?? "1000,10000,100000").split(",").map(Number);
+const WIDE_SIZES = (process.env["BENCH_SIZE_WIDE_SERIES"] ?? "1000,10000,20000")
+  .split(",")
+  .map(Number);
 const LABELS = ["method", "status", "ok", "route"] as const;
 const UPSTASH_LIMIT = 10_000_000;
 
@@ -46,7 +52,7 @@ async function scriptTimes(): Promise<{ read: number; write: number }> {
 }
 
 for (const wide of [false, true]) {
-  for (const n of SIZES) {
+  for (const n of wide ? WIDE_SIZES : SIZES) {
     await stack.redis.flushall();
     await stack.redis.config("SET", "slowlog-log-slower-than", "0");
     await stack.redis.config("SET", "slowlog-max-len", "100000");
@@ -99,8 +105,35 @@ for (const wide of [false, true]) {
     const wire = stack.counts();
     const scrapeTimes = await scriptTimes();
     const stats = registry.storeStats;
-    const lines = text.split("\n").filter((l) => l.startsWith("http_requests_total{")).length;
-    if (lines !== n) throw new Error(`expected ${n} counter series in the scrape, got ${lines}`);
+    // Exactly the values recorded, in all three formats.
+    const check = (format: string, count: number, ok: boolean) => {
+      if (count !== n || !ok) throw new Error(`${format}: expected ${n} series of 5, got ${count}`);
+    };
+    const counts = text.split("\n").filter((l) => l.startsWith("http_requests_total{"));
+    check(
+      "text",
+      counts.length,
+      counts.every((l) => l.endsWith(" 5")),
+    );
+    const om = (await registry.metrics(Registry.OPENMETRICS_CONTENT_TYPE)).split("\n");
+    const omCounts = om.filter((l) => l.startsWith("http_request_duration_seconds_count{"));
+    check(
+      "OpenMetrics",
+      omCounts.length,
+      omCounts.every((l) => l.endsWith(" 5")),
+    );
+    const proto = decodeFamilies(await registry.metricsProtobuf()) as {
+      name: string;
+      metric: { histogram?: { sampleCount?: number; positiveSpan?: unknown[] } }[];
+    }[];
+    const hist = proto.find((f) => f.name === "http_request_duration_seconds")!.metric;
+    check(
+      "protobuf",
+      hist.length,
+      hist.every(
+        (m) => m.histogram?.sampleCount === 5 && (m.histogram.positiveSpan?.length ?? 0) > 0,
+      ),
+    );
 
     // The peer: one reply with both hashes whole, as the unpaged read returned them.
     const sums = (await stack.redis.call("HGETALL", `{${prefix}}:sums`)) as string[];

@@ -31,11 +31,6 @@ import { LocalData, OverlaySnapshot } from "./overlay.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { DecodedSnapshot } from "./store/decode.ts";
 import { drainAll } from "./store/encode.ts";
-import {
-  type ResolvedStoreOptions,
-  resolveStoreOptions,
-  type StoreOptions,
-} from "./store/options.ts";
 import { RedisStore, type StoredSnapshot } from "./store/redis-store.ts";
 import type { MetricFamily, RedisClient } from "./types.ts";
 
@@ -51,7 +46,7 @@ export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENME
  * Options of a registry. The reliability options (timeouts, retries, bounds, self-metrics) are
  * documented on ReliabilityOptions; every one has a default that suits a serverless isolate.
  */
-export interface RegistryOptions extends ReliabilityOptions, StoreOptions {
+export interface RegistryOptions extends ReliabilityOptions {
   /** An @upstash/redis client; may also be attached later with setRedis(). */
   redis?: RedisClient;
   /** Namespace of every key in Redis, so apps sharing a database never meet. Default "prom". */
@@ -96,7 +91,6 @@ export class Registry implements MetricHome {
     storedSeries: {},
   };
   private readonly reliability: ResolvedReliability;
-  private readonly storage: ResolvedStoreOptions;
   private readonly self: SelfMetrics | undefined;
   private readonly flusher: Flusher;
   private readonly limits: SeriesLimits;
@@ -139,7 +133,6 @@ export class Registry implements MetricHome {
     }
     this.flushIntervalMs = options.flushIntervalMs;
     this.reliability = resolveReliability(options);
-    this.storage = resolveStoreOptions(options);
     this.self = this.reliability.selfMetrics ? new SelfMetrics() : undefined;
     this.flusher = new Flusher(
       this.reliability,
@@ -169,10 +162,7 @@ export class Registry implements MetricHome {
   /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */
   setRedis(redis: RedisClient): void {
     this.redis = redis;
-    this.store = new RedisStore(redis, this.prefix, {
-      ...this.storage,
-      maxRequestBytes: this.reliability.maxRequestBytes,
-    });
+    this.store = new RedisStore(redis, this.prefix, this.reliability);
   }
 
   get hasRedis(): boolean {

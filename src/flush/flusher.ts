@@ -134,8 +134,19 @@ export class Flusher {
       }
       this.queue.splice(0, group.length);
       this.countRefused(group, outcome);
+      if (outcome.prune) await this.prune(store);
     }
     this.dropOverflow(Date.now());
+  }
+
+  /** No scrape prunes: this writer reads every page once, which prunes what has expired. */
+  private async prune(store: RedisStore): Promise<void> {
+    const { timeoutMs } = this.options;
+    try {
+      await store.read((request) => withTimeout(request, timeoutMs, "a prune"));
+    } catch (error) {
+      this.report(error);
+    }
   }
 
   /** Bytes of batches one request may carry. */

@@ -1,5 +1,6 @@
-// The reliability knobs of a registry, their defaults and their validation. The defaults keep
-// a registry's unsent data far inside a 128 MB isolate (see docs in RegistryOptions).
+// The reliability knobs of a registry — and the bounds of what it keeps in Redis — their
+// defaults and their validation. The defaults keep a registry's unsent data far inside a 128 MB
+// isolate (see docs in RegistryOptions) and its prefix's scrape far inside Upstash's limits.
 
 export interface ReliabilityOptions {
   /**
@@ -39,6 +40,20 @@ export interface ReliabilityOptions {
   maxSeriesBytes?: number;
   /** Write and expose the `prometheus_upstash_*` self-metrics. Default true. */
   selfMetrics?: boolean;
+  /**
+   * A counter, histogram or summary series no instance has written for this long (ms) leaves
+   * Redis and the scrape; a later write starts it again from zero, which Prometheus reads as a
+   * counter reset. Pruned by work scrapes (or, when nothing scrapes, flushes) do anyway. 0 keeps
+   * series forever; otherwise at least 1000 (stamps count seconds). Default 7 days.
+   */
+  seriesTtlMs?: number;
+  /**
+   * Series one metric may hold in Redis, across all instances: a new series beyond it is refused
+   * (existing ones keep being written), counted in
+   * `prometheus_upstash_dropped_updates_total{reason="global_series_limit"}` and reported to
+   * `onError`. 0: no bound. Default 20 000.
+   */
+  maxStoredSeriesPerMetric?: number;
 }
 
 export type ResolvedReliability = Required<ReliabilityOptions>;
@@ -52,6 +67,8 @@ export const RELIABILITY_DEFAULTS: ResolvedReliability = {
   maxSeriesPerMetric: 10_000,
   maxSeriesBytes: 16 * 1024 * 1024,
   selfMetrics: true,
+  seriesTtlMs: 7 * 24 * 3_600_000,
+  maxStoredSeriesPerMetric: 20_000,
 };
 
 /** Smallest request size accepted: room for the script call and a few series. */
@@ -78,6 +95,9 @@ export function resolveReliability(options: ReliabilityOptions): ResolvedReliabi
   integer("maxPendingBytes", o.maxPendingBytes, 0);
   integer("maxSeriesPerMetric", o.maxSeriesPerMetric, 1);
   integer("maxSeriesBytes", o.maxSeriesBytes, 0);
+  integer("maxStoredSeriesPerMetric", o.maxStoredSeriesPerMetric, 0);
+  integer("seriesTtlMs", o.seriesTtlMs, 0);
+  if (o.seriesTtlMs > 0) integer("seriesTtlMs", o.seriesTtlMs, 1000);
   if (typeof o.selfMetrics !== "boolean") {
     throw new TypeError(`selfMetrics must be a boolean, got ${String(o.selfMetrics)}`);
   }

@@ -20,5 +20,3 @@ export const MAX_REQUEST_FIELDS = CHUNK;
 /** Entries one HSCAN of a scrape page asks for, at least and at most. */
 export const SCAN_MIN_COUNT = 16;
 export const SCAN_MAX_COUNT = 10_000;
-/** Entries one flush's prune (when no scrape has pruned for JANITOR_FALLBACK_MS) looks at. */
-export const JANITOR_COUNT = 1000;

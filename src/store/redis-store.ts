@@ -1,7 +1,6 @@
 import type { RedisClient } from "../types.ts";
 import { SCAN_MAX_COUNT, SCAN_MIN_COUNT } from "./constants.ts";
 import { DecodedSnapshot, Pages } from "./decode.ts";
-import type { ResolvedStoreOptions } from "./options.ts";
 import { keysOf, metricOf } from "./schema.ts";
 import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.ts";
 
@@ -27,12 +26,16 @@ export interface WriteOutcome {
     metric: string;
     reason: "overflow" | "global_series_limit";
   }[];
+  /** No scrape has pruned for an hour: this writer should (a read prunes as it goes). */
+  prune: boolean;
 }
 
-/** What the store needs to know besides the client and the prefix. */
-export interface StoreSettings extends ResolvedStoreOptions {
+/** What the store needs to know besides the client and the prefix (registry options). */
+export interface StoreSettings {
   /** Bound of a request and of a reply (bytes), as sent: a scrape reads in pages under it. */
   maxRequestBytes: number;
+  seriesTtlMs: number;
+  maxStoredSeriesPerMetric: number;
 }
 
 /** How a scrape's requests are raced against its timeout (each page on its own). */
@@ -69,13 +72,7 @@ export class RedisStore {
 
   /** Applies each batch at most once, oldest first, in one request. */
   async write(batches: readonly WireBatch[], writer: string): Promise<WriteOutcome> {
-    const { maxStoredSeriesPerMetric, seriesTtlMs } = this.settings;
-    const args = [
-      String(Date.now()),
-      writer,
-      String(maxStoredSeriesPerMetric),
-      String(seriesTtlMs),
-    ];
+    const args = [String(Date.now()), writer, String(this.settings.maxStoredSeriesPerMetric)];
     for (const b of batches) {
       args.push("b", String(b.seq));
       for (const a of b.args) args.push(a);
@@ -84,6 +81,7 @@ export class RedisStore {
       a?: unknown;
       r?: unknown;
       l?: unknown;
+      p?: unknown;
     } | null;
     const flags = reply?.a;
     if (!Array.isArray(flags) || flags.length !== batches.length) {
@@ -101,7 +99,7 @@ export class RedisStore {
     };
     add(reply?.r, "overflow");
     add(reply?.l, "global_series_limit");
-    return { applied: flags.map((f) => Number(f) === 1), refused };
+    return { applied: flags.map((f) => Number(f) === 1), refused, prune: reply?.p === true };
   }
 
   /**

@@ -12,8 +12,8 @@
 //     ~n<t><metric>           series of that metric and type (t = c, h or s) held here
 //     w<writer>               dedup record       "<last seq> <client ms> <server ms>" of the
 //                                                last liveness refresh
-//     ~j                      janitor mark       server ms of the last complete prune
-//     ~k                      janitor cursor     where a flush's prune goes on ("s0", "l123")
+//     ~j                      janitor mark       server ms of the last complete prune (or of
+//                                                a flush's claim to run one)
 //   {P}:live  HASH  what lives for a while; each value starts with the server ms it expires at
 //     g<metric>#<instance>    one instance's gauge values   "<deadline> <value> <key>\r…"
 //     q<metric><key>#<slice>/<sliceMs>  summary sketch of one time slice  "<end> <tokens>"
@@ -39,7 +39,6 @@ export const F_LIVENESS = "l";
 export const F_META = "~";
 export const F_SERIES_COUNT = "~n";
 export const F_JANITOR_MARK = "~j";
-export const F_JANITOR_CURSOR = "~k";
 
 /** Between a histogram's metric name and its layout id; between a slice's key and its number. */
 export const SEP_LAYOUT = "#";

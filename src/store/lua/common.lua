@@ -52,13 +52,3 @@ local function count_field(f)
   if cut then return {{F_SERIES_COUNT}} .. t .. string.sub(f, 2, cut - 1) end
   return nil
 end
-
--- Whether a sums entry was last written before `oldest` (server seconds; nil: keep all).
--- Bookkeeping and unstamped values never are.
-local function stale(f, v, oldest)
-  if not oldest then return false end
-  local c = string.sub(f, 1, 1)
-  if c == {{F_META}} or c == {{F_WRITER}} then return false end
-  local st = unstamp(v)
-  return st ~= nil and st < oldest
-end

@@ -1,6 +1,5 @@
 -- The write script. ARGV = client ms, writer id, most series one metric may hold (0: no bound),
--- series TTL in ms (0: none; for the prune a flush does when no scrape has), then batches,
--- oldest first: "b", <seq>, and its ops:
+-- then batches, oldest first: "b", <seq>, and its ops:
 --   "a" field delta                       add a vector of numbers to a sums field
 --   "n" field maxBuckets packed           merge a native histogram into a sums field
 --   "x" field value                       set a sums field (bucket layouts)
@@ -14,14 +13,15 @@
 -- ~n field; past the bound it is refused (existing series are always written).
 -- Returns JSON {"a": [1 applied now | 0 skipped as applied before, per batch],
 -- "r": ["<seq> <field>", …] fields refused because their value would not be finite,
--- "l": ["<seq> <field>", …] new series refused because their metric holds the bound}.
+-- "l": ["<seq> <field>", …] new series refused because their metric holds the bound,
+-- "p": true when this writer should prune (see below)}.
 local ARITY = {
   [{{OP_ADD}}] = 2, [{{OP_NATIVE}}] = 3, [{{OP_SET}}] = 2, [{{OP_DELETE}}] = 1, [{{OP_RESET}}] = 1,
   [{{OP_GAUGE}}] = 3, [{{OP_SKETCH}}] = 5, [{{OP_RESET_LIVE}}] = 1,
 }
 local client_now, writer = tonumber(ARGV[1]), ARGV[2]
-local bound, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
-local batches, i = {}, 5
+local bound = tonumber(ARGV[3])
+local batches, i = {}, 4
 while i <= #ARGV do
   local op = ARGV[i]
   if op == {{OP_BATCH}} then
@@ -35,8 +35,8 @@ while i <= #ARGV do
   end
 end
 
--- Reads, all of them before the first write: the writer's record, the janitor's mark and
--- cursor, every sums field an add, merge or delete touches and the series counts of their
+-- Reads, all of them before the first write: the writer's record, the janitor's mark, every
+-- sums field an add, merge or delete touches and the series counts of their
 -- metrics, in one HMGET.
 local function hmget(key, fields)
   local out = {}
@@ -48,7 +48,7 @@ local function hmget(key, fields)
   return out
 end
 local wfield = {{F_WRITER}} .. writer
-local want, seen = { wfield, {{F_JANITOR_MARK}}, {{F_JANITOR_CURSOR}} }, {}
+local want, seen = { wfield, {{F_JANITOR_MARK}} }, {}
 local function wanted(f)
   if f and not seen[f] then
     seen[f] = true
@@ -101,7 +101,6 @@ if timed or refresh or not mark or estimate - mark >= {{JANITOR_FALLBACK_MS}} th
   now = server_now()
 end
 local stamp = string.format('%d', math.floor((now or estimate) / 1000)) .. {{SEP_STAMP}}
-local janitor = now and mark and now - mark >= {{JANITOR_FALLBACK_MS}}
 
 local lwant, lseen = {}, {}
 for _, b in ipairs(todo) do
@@ -263,54 +262,11 @@ put(sw, wfield, string.format('%d', last) .. ' ' ..
 if refresh then put(lw, {{F_LIVENESS}} .. writer, string.format('%d', now + {{HORIZON_MS}})) end
 if not mark then put(sw, {{F_JANITOR_MARK}}, string.format('%d', now)) end
 
--- No scrape has pruned for {{JANITOR_FALLBACK_MS}} ms: this flush prunes about {{JANITOR_COUNT}} entries,
--- going on where the last one stopped (~k), through {P}:sums and then {P}:live; the flush that
--- ends the walk sets the mark.
-if janitor then
-  local state, looked, calls = sv[{{F_JANITOR_CURSOR}}] or {{SCAN_START}}, 0, 0
-  local oldest = ttl > 0 and (now - ttl) / 1000 or nil
-  local gone, need = {}, {}
-  while state and looked < {{JANITOR_COUNT}} and calls < 4 do
-    calls = calls + 1
-    local on_sums = string.sub(state, 1, 1) == 's'
-    local r = redis.call('HSCAN', on_sums and SUMS or LIVE, string.sub(state, 2), 'COUNT', {{JANITOR_COUNT}})
-    local kv = r[2]
-    looked = looked + #kv / 2
-    for j = 1, #kv, 2 do
-      local f = kv[j]
-      if on_sums then
-        if sw[f] == nil and stale(f, kv[j + 1], oldest) then
-          put(sw, f, false)
-          local cf = count_field(f)
-          if cf then
-            gone[cf] = (gone[cf] or 0) + 1
-            if not seen[cf] then
-              seen[cf] = true
-              need[#need + 1] = cf
-            end
-          end
-        end
-      else
-        local e = expiry(kv[j + 1])
-        if lw[f] == nil and e and e <= now then
-          put(lw, f, false)
-          if string.sub(f, 1, 1) == {{F_LIVENESS}} then put(sw, {{F_WRITER}} .. string.sub(f, 2), false) end
-        end
-      end
-    end
-    if r[1] ~= '0' then
-      state = (on_sums and 's' or 'l') .. r[1]
-    elseif on_sums then
-      state = 'l0'
-    else
-      state = nil
-    end
-  end
-  for cf, n in pairs(#need > 0 and hmget(SUMS, need) or {}) do sv[cf] = n end
-  for cf, n in pairs(gone) do set_count(cf, count_of(cf) - n) end
-  put(sw, {{F_JANITOR_CURSOR}}, state or false)
-  if not state then put(sw, {{F_JANITOR_MARK}}, string.format('%d', now)) end
-end
+-- No scrape has finished a prune for {{JANITOR_FALLBACK_MS}} ms: this flush's writer is asked to
+-- run one (the read script, page by page: "p" in the reply), and the mark moves now, so no other
+-- flush is asked within the hour.
+local prune = now and mark and now - mark >= {{JANITOR_FALLBACK_MS}}
+if prune then put(sw, {{F_JANITOR_MARK}}, string.format('%d', now)) end
 
 -- Writes. Live first: its first write is the only one that can still fail (someone else's
 -- value of another type under the key; sums was checked by HMGET), and a first write that
@@ -331,4 +287,4 @@ local function write(key, w)
 end
 write(LIVE, lw)
 write(SUMS, sw)
-return cjson.encode({ a = applied, r = refused, l = limited })
+return cjson.encode({ a = applied, r = refused, l = limited, p = prune })
