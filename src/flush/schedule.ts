@@ -77,7 +77,8 @@ export class WriteSchedule {
     checkFlushInterval("intervalMs", intervalMs);
     // The next write to start holds everything recorded up to now.
     const needed = this.started + 1;
-    const dueIn = this.lastStartAt + intervalMs - this.clock.now();
+    // A clock that went back (NTP, fake timers) never makes the wait longer than the interval.
+    const dueIn = Math.min(intervalMs, this.lastStartAt + intervalMs - this.clock.now());
     const checkMs = Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, 2 * this.lastWriteMs));
     if (dueIn > 0) {
       if (this.starterFor !== needed) {
@@ -100,7 +101,8 @@ export class WriteSchedule {
     this.started++;
     // A caller that slept until the write was due may read a clock that has not moved since:
     // the due time is the better lower bound then.
-    const startAt = Math.max(this.clock.now(), this.lastStartAt + intervalMs);
+    const now = this.clock.now();
+    const startAt = Math.max(now, Math.min(this.lastStartAt + intervalMs, now + intervalMs));
     this.lastStartAt = startAt;
     try {
       await this.write();

@@ -173,12 +173,6 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.summary(this.name, key, e.sketch.count, e.sum, e.n);
     batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
-    this.free(e); // written: drain() drops the entry, its memory goes back to the budget
-  }
-
-  private free(e: Pending): void {
-    e.sketch.release();
-    this.seriesLimits.release(PENDING_ENTRY_BYTES);
   }
 
   /** Written or dropped: the sketch's memory goes back to the series budget. */
