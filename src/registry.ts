@@ -134,7 +134,7 @@ export class Registry implements MetricHome {
       (e) => this.onError(e),
       () => {
         // Gauges hold this instance's truth: write all of them again with the next flush.
-        for (const m of this.ownMetrics()) m.unwritten(this.prefix);
+        for (const m of this.ownMetrics()) m.lostWrite();
       },
     );
     this.limits = new SeriesLimits(
@@ -193,6 +193,7 @@ export class Registry implements MetricHome {
   /** Throws what registerMetric would throw for `metric`, changing nothing. */
   checkRegistration(metric: unknown): asserts metric is RegisteredMetric {
     checkRegistrable(metric);
+    if (metric instanceof Metric) metric.checkDestination(this.prefix);
     const name = nameOf(metric);
     if (this.self !== undefined && name.startsWith(SELF_METRIC_PREFIX)) {
       throw new Error(
@@ -295,9 +296,9 @@ export class Registry implements MetricHome {
     await this.flusher.flush(this.store, this.drainSources(), this.instanceId, this.writer);
   }
 
-  /** What this registry's flush drains: its prefix's share of each of our metrics. */
-  private *drainSources(): Generator<Drainable> {
-    for (const m of this.ownMetrics()) yield m.share(this);
+  /** What this registry's flush drains: each of our metrics. */
+  private drainSources(): Generator<Drainable> {
+    return this.ownMetrics();
   }
 
   private *ownMetrics(): Generator<Metric> {
@@ -385,7 +386,7 @@ export class Registry implements MetricHome {
     let snapshot: Snapshot = stored;
     if (collecting.length > 0) {
       const local = new LocalData();
-      for (const m of collecting) m.writeUnflushed(this.prefix, local);
+      for (const m of collecting) m.peek(local);
       snapshot = new OverlaySnapshot(stored, local, this.instanceId);
     }
     const collected = metrics.map((metric, i): Collected => {

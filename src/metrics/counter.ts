@@ -76,18 +76,7 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
     batch.counter(this.name, key, entry.delta, entry.n);
   }
 
-  protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
-    batch.counter(this.name, key, owed.delta, owed.n);
-  }
-
-  protected owe(owed: Pending | undefined, entry: Pending): Pending {
-    if (owed === undefined) return { delta: entry.delta, n: entry.n };
-    owed.delta += entry.delta;
-    owed.n += entry.n;
-    return owed;
-  }
-
-  collect(snapshot: Snapshot): Sample[] {
+  samples(snapshot: Snapshot): Sample[] {
     const samples: Sample[] = [];
     for (const [key, value] of this.inDisplayOrder(snapshot.counter(this.name))) {
       const values = valuesOfKey(key, this.labelNames.length);

@@ -151,20 +151,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     }
   }
 
-  protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
-    this.write(batch, key, owed);
-  }
-
-  protected owe(owed: Pending | undefined, entry: Pending): Pending {
-    const o = owed ?? this.emptyEntry();
-    for (let i = 0; i < o.counts.length; i++) o.counts[i]! += entry.counts[i]!;
-    o.sum += entry.sum;
-    o.n += entry.n;
-    if (entry.native !== undefined) o.native?.absorb(entry.native);
-    return o;
-  }
-
-  collect(snapshot: Snapshot): Sample[] {
+  samples(snapshot: Snapshot): Sample[] {
     const bounds = this.upperBounds;
     const natives = snapshot.native(this.name);
     const series = new Map<string, { counts: number[]; sum: number }>();

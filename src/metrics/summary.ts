@@ -4,7 +4,6 @@ import type { Series } from "../series.ts";
 import { SketchAccumulator } from "../sketch/accumulator.ts";
 import { DEFAULT_BUCKET_CAP } from "../sketch/collapse.ts";
 import { SketchCounts } from "../sketch/counts.ts";
-import { negativeToken, positiveToken, ZERO_TOKEN } from "../sketch/fields.ts";
 import { DEFAULT_RELATIVE_ACCURACY, LogMapping } from "../sketch/mapping.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
@@ -46,14 +45,6 @@ interface Pending {
   n: number;
 }
 
-/** What a prefix is owed of one series (a metric in registries of several prefixes). */
-interface Owed {
-  count: number;
-  sum: number;
-  sketch: SketchCounts;
-  n: number;
-}
-
 /**
  * Magnitudes between 0 and the mapping's smallest bucket (subnormal doubles, below about
  * 1.1e-308) cannot be answered within α: they are refused rather than read back as 0.
@@ -77,7 +68,7 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * instances merge by adding, and a scrape reads one merged sketch per series over the sliding
  * window (maxAgeSeconds, ageBuckets). _sum and _count are global all-time sums.
  */
-export class Summary<T extends string = string> extends SumsMetric<T, Pending, Owed> {
+export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "summary" as const;
   readonly percentiles: readonly number[];
   readonly maxAgeSeconds: number;
@@ -175,34 +166,13 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
     batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
   }
 
-  /** Written or dropped: the sketch's memory goes back to the series budget. */
-  protected override discard(e: Pending): void {
+  /** Drained or dropped: the sketch's memory goes back to the series budget. */
+  protected override release(e: Pending): void {
     e.sketch.release();
     this.seriesLimits.release(PENDING_ENTRY_BYTES);
   }
 
-  protected writeOwed(batch: BatchWriter, key: string, o: Owed): void {
-    batch.summary(this.name, key, o.count, o.sum, o.n);
-    batch.sketch(
-      this.name,
-      key,
-      this.sliceMs,
-      this.ageBuckets,
-      this.maxBuckets,
-      tokensOf(o.sketch),
-    );
-  }
-
-  protected owe(owed: Owed | undefined, e: Pending): Owed {
-    const o = owed ?? { count: 0, sum: 0, sketch: new SketchCounts(), n: 0 };
-    o.count += e.sketch.count;
-    o.sum += e.sum;
-    o.n += e.n;
-    o.sketch.addTokens(e.sketch.tokens());
-    return o;
-  }
-
-  collect(snapshot: Snapshot): Sample[] {
+  samples(snapshot: Snapshot): Sample[] {
     const sums = snapshot.summary(this.name);
     const series = new Map(sums);
     if (series.size === 0 && this.labelNames.length === 0)
@@ -231,13 +201,4 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
     }
     return samples;
   }
-}
-
-/** A merged sketch written back as tokens (sketch/fields.ts). */
-function tokensOf(sketch: SketchCounts): string {
-  const out: string[] = [];
-  for (const [index, count] of sketch.positive) out.push(positiveToken(index, count));
-  for (const [index, count] of sketch.negative) out.push(negativeToken(index, count));
-  if (sketch.zero > 0) out.push(`${ZERO_TOKEN}:${sketch.zero}`);
-  return out.join(" ");
 }
