@@ -101,8 +101,10 @@ export class WriteSchedule {
     this.started++;
     // A caller that slept until the write was due may read a clock that has not moved since:
     // the due time is the better lower bound then.
+    // A due time more than an interval ahead means the clock went back: it bounds nothing then.
     const now = this.clock.now();
-    const startAt = Math.max(now, Math.min(this.lastStartAt + intervalMs, now + intervalMs));
+    const due = this.lastStartAt + intervalMs;
+    const startAt = due - now > intervalMs ? now : Math.max(now, due);
     this.lastStartAt = startAt;
     try {
       await this.write();

@@ -1,0 +1,84 @@
+// The read side of a registry: a scrape (metrics(), JSON, get()) reads everything the prefix
+// holds in one request, runs the collect options and custom metrics' get() meanwhile on this
+// instance, and shows what collect() recorded on top of what was read (overlay.ts).
+import { type CustomMetric, type CustomMetricData, customFamily } from "./custom-metric.ts";
+import { withTimeout } from "./flush/timeout.ts";
+import { NO_REDIS } from "./flush/writer.ts";
+import { Metric } from "./metrics/metric.ts";
+import { LocalData, OverlaySnapshot } from "./overlay.ts";
+import type { Snapshot } from "./snapshot.ts";
+import type { RedisStore } from "./store/redis-store.ts";
+import type { MetricFamily } from "./types.ts";
+
+/** What a registry holds: our metrics, or objects of prom-client's custom-metric protocol. */
+export type RegisteredMetric = Metric | CustomMetric;
+
+/** One metric as a scrape read it. */
+export interface Collected {
+  metric: RegisteredMetric;
+  family: MetricFamily;
+  /** What a custom metric's get() returned. */
+  custom?: CustomMetricData;
+}
+
+/** Where a reader reads: its registry, as the reader sees it. */
+export interface ReadSource {
+  /** Undefined while the registry has no Redis client. */
+  readonly store: RedisStore | undefined;
+  /** The id this isolate's gauge values are stored under (replaced by collect()'s values). */
+  readonly instanceId: string;
+  readonly timeoutMs: number;
+  /** The library's own counters, shown once some instance has written one. */
+  readonly selfMetrics: readonly Metric[];
+}
+
+export class Reader {
+  private readonly source: ReadSource;
+
+  constructor(source: ReadSource) {
+    this.source = source;
+  }
+
+  /**
+   * The families of `metrics`, read in one request (custom metrics alone need no Redis: their
+   * values come from get()), with the self-metrics after them when `withSelf`.
+   */
+  async read(metrics: readonly RegisteredMetric[], withSelf = false): Promise<Collected[]> {
+    const { store } = this.source;
+    const ours = metrics.filter((m): m is Metric => m instanceof Metric);
+    if (store === undefined && ours.length > 0) throw new Error(NO_REDIS);
+    const collecting = ours.filter((m) => m.hasCollect);
+    const [stored, customs] = await withTimeout(
+      Promise.all([
+        store?.read(),
+        Promise.all(metrics.map((m) => (m instanceof Metric ? undefined : m.get()))),
+        Promise.all(collecting.map((m) => m.runCollect())),
+      ]),
+      this.source.timeoutMs,
+      "a scrape",
+    );
+    const snapshot = stored && this.withUnflushed(stored, collecting);
+    const collected = metrics.map((metric, i): Collected => {
+      if (metric instanceof Metric) return { metric, family: metric.family(snapshot!) };
+      const custom = customs[i]!;
+      return { metric, family: customFamily(metric, custom), custom };
+    });
+    // Self-metrics show once some instance has written one: a healthy app's exposition is
+    // exactly its own metrics, and any failure anywhere makes them appear.
+    if (withSelf && stored !== undefined) {
+      for (const m of this.source.selfMetrics) {
+        if (stored.counter(m.name).size > 0)
+          collected.push({ metric: m, family: m.family(stored) });
+      }
+    }
+    return collected;
+  }
+
+  /** What was read, with the unflushed data of metrics with a collect option on top. */
+  private withUnflushed(stored: Snapshot, collecting: readonly Metric[]): Snapshot {
+    if (collecting.length === 0) return stored;
+    const local = new LocalData();
+    for (const m of collecting) m.peek(local);
+    return new OverlaySnapshot(stored, local, this.source.instanceId);
+  }
+}
