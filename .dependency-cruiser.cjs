@@ -1,6 +1,7 @@
 // `npm run lint` runs this over src/: the library's modules must not import each other in a
 // cycle (data flows one way: metrics → batch → flush → store; store → snapshot → metrics'
-// collect), and only the Node adapter may use Node's built-in modules.
+// samples), metrics import neither the registry nor flush/, and only the Node adapter may use
+// Node's built-in modules.
 module.exports = {
   forbidden: [
     {
@@ -9,6 +10,14 @@ module.exports = {
       comment: "An import cycle between library modules (type-only imports included).",
       from: {},
       to: { circular: true },
+    },
+    {
+      name: "metrics-below-registry-and-flush",
+      severity: "error",
+      comment:
+        "A metric records, drains and renders: it knows neither the registry nor the writer (flush/).",
+      from: { path: "^src/metrics/" },
+      to: { path: "^src/(registry|reader)\\.ts$|^src/flush/" },
     },
     {
       name: "node-only-in-node-adapter",
