@@ -98,7 +98,9 @@ export class Registry implements MetricHome {
     }
     const prefix = options.prefix ?? "prom";
     if (!prefix || /[{}]/.test(prefix)) {
-      throw new Error(`Invalid registry prefix ${JSON.stringify(prefix)}: non-empty, no braces`);
+      throw new Error(
+        `prometheus-upstash: Invalid registry prefix ${JSON.stringify(prefix)}: non-empty, no braces`,
+      );
     }
     this.prefix = prefix;
     if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
@@ -202,7 +204,7 @@ export class Registry implements MetricHome {
     const name = nameOf(metric);
     if (this.writer.account.selfMetrics.length > 0 && name.startsWith(SELF_METRIC_PREFIX)) {
       throw new Error(
-        `Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
+        `prometheus-upstash: Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
           `self-metrics (${name}); pass selfMetrics: false to use them yourself`,
       );
     }
@@ -394,7 +396,7 @@ provideDefaultRegistry(globalRegistry);
 function validateInstanceId(id: unknown): void {
   if (typeof id !== "string" || !/^[^\s\p{Cc}\p{Cs}]{1,256}$/u.test(id)) {
     throw new Error(
-      `Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace, controls or lone surrogates`,
+      `prometheus-upstash: Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace, controls or lone surrogates`,
     );
   }
 }

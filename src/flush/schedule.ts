@@ -40,6 +40,19 @@ const REAL_CLOCK: ScheduleClock = { now: () => Date.now(), sleep: realSleep };
  */
 export const WAIT_UNTIL_FLUSH_INTERVAL_MS = 5000;
 
+/**
+ * The interval of a flush handed to `waitUntil` (Hono, Vercel): the adapter's option, else the
+ * registry's `flushIntervalMs`, else WAIT_UNTIL_FLUSH_INTERVAL_MS.
+ */
+export function waitUntilInterval(
+  given: number | undefined,
+  registryMs: number | undefined,
+): number {
+  const ms = given ?? registryMs ?? WAIT_UNTIL_FLUSH_INTERVAL_MS;
+  checkFlushInterval("flushIntervalMs", ms);
+  return ms;
+}
+
 /** Until a write has been timed, callers expect one to take this long (ms). */
 const FIRST_WRITE_GUESS_MS = 50;
 /** Shortest and longest wait before a check whether someone else's write has finished (ms). */
@@ -120,7 +133,7 @@ export class WriteSchedule {
 export function checkFlushInterval(name: string, value: unknown): void {
   if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
     throw new RangeError(
-      `${name} must be a finite number of milliseconds ≥ 0, got ${String(value)}`,
+      `prometheus-upstash: ${name} must be a finite number of milliseconds ≥ 0, got ${String(value)}`,
     );
   }
 }

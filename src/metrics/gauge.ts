@@ -68,20 +68,23 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
     const aggregate = (config as GaugeConfiguration<T> | undefined)?.aggregate ?? "sum";
     super(config, aggregate === "perInstance" ? [INSTANCE_LABEL] : []);
     if (!AGGREGATES.includes(aggregate)) {
-      throw new Error(`Invalid aggregate ${JSON.stringify(aggregate)} for gauge ${this.name}`);
+      throw new Error(
+        `prometheus-upstash: Invalid aggregate ${JSON.stringify(aggregate)} for gauge ${this.name}`,
+      );
     }
     this.aggregate = aggregate;
     const expire = validatePositiveInteger(this.name, "expire", config.expire ?? 60);
     if (expire > MAX_EXPIRE_SECONDS) {
-      throw new Error(`expire of ${this.name} must be at most ${MAX_EXPIRE_SECONDS} s (a year)`);
+      throw new Error(
+        `prometheus-upstash: expire of ${this.name} must be at most ${MAX_EXPIRE_SECONDS} s (a year)`,
+      );
     }
     this.expireMs = expire * 1000;
     this.register(config.registers);
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === "object" && labels !== null) this.put(this.index.find(labels), value);
-    else this.put(this.index.blank(), labels);
+    this.put(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
@@ -107,10 +110,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): GaugeChild {
-    const s = this.seriesOfArgs(args);
-    if (s === undefined) return this.child(this.unknownSeries(args));
-    s.child ??= this.child(s);
-    return s.child as GaugeChild;
+    return this.childOf(args) as GaugeChild;
   }
 
   /** Removes this instance's value of the series. */
@@ -125,7 +125,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
     this.edits++;
   }
 
-  private child(series: Series<Value>): GaugeChild {
+  protected child(series: Series<Value>): GaugeChild {
     const live = this.liveSeries(series);
     return {
       set: (v: number) => this.put(live(), v),

@@ -92,8 +92,9 @@ export abstract class Metric<T extends string = string, E = unknown> {
   }
 
   /**
-   * The series of prom-client's overloads inc(labels, v) / inc(v) / inc(). Series and value are
-   * two calls, not one returning a pair: this is the hot path and a tuple is an allocation.
+   * The series of prom-client's overloads inc(labels, v) / inc(v) / inc() (and set, observe).
+   * Series and value are two calls, not one returning a pair: this is the hot path and a
+   * tuple is an allocation.
    */
   protected seriesOfCall(a: LabelValues<T> | number | undefined): Series<E> | undefined {
     return typeof a === "object" && a !== null ? this.index.find(a) : this.index.blank();
@@ -104,10 +105,19 @@ export abstract class Metric<T extends string = string, E = unknown> {
     return typeof a === "object" && a !== null ? b : a;
   }
 
-  /** The series of labels(...) arguments. */
-  protected seriesOfArgs(args: readonly unknown[]): Series<E> | undefined {
-    return this.index.findArgs(args);
+  /**
+   * prom-client's labels("a", "b") / labels({ x: "a" }): the series' child, made once; for a
+   * series the bounds refused, a stand-in whose calls look the series up again each time.
+   */
+  protected childOf(args: readonly unknown[]): object {
+    const s = this.index.findArgs(args);
+    if (s === undefined) return this.child(this.unknownSeries(args));
+    s.child ??= this.child(s);
+    return s.child;
   }
+
+  /** The object labels(...) returns for a series (CounterChild, GaugeChild, …). */
+  protected abstract child(series: Series<E>): object;
 
   /**
    * startTimer(labels) for every type: the returned function hands the seconds elapsed (and
@@ -126,7 +136,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
   }
 
   /** A stand-in for a series the bounds refused: its holder looks it up again on every use. */
-  protected unknownSeries(args: readonly unknown[]): Series<E> {
+  private unknownSeries(args: readonly unknown[]): Series<E> {
     return { key: this.keyOfArgs(args), entry: undefined, live: false, child: undefined };
   }
 

@@ -51,7 +51,7 @@ interface Pending {
  */
 function tooCloseToZero(name: string, v: number, tiny: number): RangeError {
   return new RangeError(
-    `Value ${v} of ${name} is too close to 0 for a summary: its quantiles keep their relative ` +
+    `prometheus-upstash: Value ${v} of ${name} is too close to 0 for a summary: its quantiles keep their relative ` +
       `accuracy for 0 and for magnitudes above ${tiny.toPrecision(4)} up to Number.MAX_VALUE`,
   );
 }
@@ -94,7 +94,9 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
     this.pruneAgedBuckets = config.pruneAgedBuckets === true;
     const alpha = config.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY;
     if (typeof alpha !== "number" || !(alpha > 0 && alpha < 1)) {
-      throw new Error(`relativeAccuracy of ${this.name} must be in (0, 1), got ${String(alpha)}`);
+      throw new Error(
+        `prometheus-upstash: relativeAccuracy of ${this.name} must be in (0, 1), got ${String(alpha)}`,
+      );
     }
     this.relativeAccuracy = alpha;
     this.mapping = new LogMapping(alpha);
@@ -108,15 +110,11 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === "object" && labels !== null) this.record(this.index.find(labels), value);
-    else this.record(this.index.blank(), labels);
+    this.record(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): SummaryChild {
-    const s = this.seriesOfArgs(args);
-    if (s === undefined) return this.child(this.unknownSeries(args));
-    s.child ??= this.child(s);
-    return s.child as SummaryChild;
+    return this.childOf(args) as SummaryChild;
   }
 
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
@@ -127,7 +125,7 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
     this.removeSeries(this.keyOfArgs(args));
   }
 
-  private child(series: Series<Pending>): SummaryChild {
+  protected child(series: Series<Pending>): SummaryChild {
     const live = this.liveSeries(series);
     const observe = (v: number) => this.record(live(), v);
     return { observe, startTimer: () => childTimer(observe) };
