@@ -21,6 +21,13 @@ export interface Collected {
   custom?: CustomMetricData;
 }
 
+/** What one scrape read: the families, and the server clock at the read (ms). */
+export interface Scrape {
+  collected: Collected[];
+  /** Undefined when nothing was read from Redis (custom metrics only, no client). */
+  serverTimeMs: number | undefined;
+}
+
 /** Where a reader reads: its registry, as the reader sees it. */
 export interface ReadSource {
   /** Undefined while the registry has no Redis client. */
@@ -43,7 +50,7 @@ export class Reader {
    * The families of `metrics`, read in one request (custom metrics alone need no Redis: their
    * values come from get()), with the self-metrics after them when `withSelf`.
    */
-  async read(metrics: readonly RegisteredMetric[], withSelf = false): Promise<Collected[]> {
+  async read(metrics: readonly RegisteredMetric[], withSelf = false): Promise<Scrape> {
     const { store } = this.source;
     const ours = metrics.filter((m): m is Metric => m instanceof Metric);
     if (store === undefined && ours.length > 0) throw new Error(NO_REDIS);
@@ -71,7 +78,7 @@ export class Reader {
           collected.push({ metric: m, family: m.family(stored) });
       }
     }
-    return collected;
+    return { collected, serverTimeMs: stored?.now };
   }
 
   /** What was read, with the unflushed data of metrics with a collect option on top. */

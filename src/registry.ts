@@ -317,7 +317,7 @@ export class Registry implements MetricHome {
   async getSingleMetricAsString(name: string): Promise<string> {
     const metric = this.metricsByName.get(name);
     if (!metric) throw new Error(`No metric named ${name}`);
-    const [collected] = await this.reader.read([metric]);
+    const [collected] = (await this.reader.read([metric])).collected;
     const om = this.type === OPENMETRICS_CONTENT_TYPE;
     return renderFamily(collected!.family, om, this.defaultLabels).slice(0, -1);
   }
@@ -342,13 +342,13 @@ export class Registry implements MetricHome {
 
   /** The family a scrape renders for one metric (metric.get()). */
   async readMetric(metric: Metric): Promise<MetricFamily> {
-    const [collected] = await this.reader.read([metric]);
+    const [collected] = (await this.reader.read([metric])).collected;
     return collected!.family;
   }
 
   /** Every metric's family, and the self-metrics some instance has written. */
-  private readAll(): Promise<Collected[]> {
-    return this.reader.read(this.getMetricsAsArray(), true);
+  private async readAll(): Promise<Collected[]> {
+    return (await this.reader.read(this.getMetricsAsArray(), true)).collected;
   }
 }
 
