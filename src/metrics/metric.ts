@@ -78,14 +78,12 @@ export abstract class Metric<T extends string = string, E = unknown> {
   /**
    * Joins the registries of the configuration. Every concrete metric calls it last in its
    * constructor, once all its options are validated: a constructor that throws has registered
-   * nowhere. Every registry checks the metric before any of them takes it.
+   * nowhere. Every registry checks the metric (its destination included) before any of them
+   * takes it, and the registries must share one prefix.
    */
   protected register(registers: readonly Registrar[] | undefined): void {
     const targets = registers ?? [defaultRegistry()];
-    for (const registry of targets) {
-      if (registry.prefix !== undefined) this.checkDestination(registry.prefix);
-      registry.checkRegistration?.(this);
-    }
+    for (const registry of targets) registry.checkRegistration?.(this);
     const prefixes = new Set(targets.flatMap((r) => (r.prefix === undefined ? [] : [r.prefix])));
     if (prefixes.size > 1) throw twoDestinations(this.name, [...prefixes]);
     for (const registry of targets) registry.registerMetric(this);
