@@ -1,8 +1,9 @@
 // `npm run lint` runs this over src/: the library's modules must not import each other in a
 // cycle (data flows one way: metrics → batch → flush → store; store → snapshot → metrics'
-// collect), and only the Node adapter may use Node's built-in modules. src/dev/ is the local
-// development server (`prometheus-upstash dev`, `prometheus-upstash/dev`): a Node program of its
-// own that the library never imports, so no Worker bundle can carry it.
+// samples), metrics import neither the registry nor flush/, and only the Node adapter may use
+// Node's built-in modules. src/dev/ is the local development server (`prometheus-upstash dev`,
+// `prometheus-upstash/dev`): a Node program of its own that the library never imports, so no
+// Worker bundle can carry it.
 module.exports = {
   forbidden: [
     {
@@ -11,6 +12,14 @@ module.exports = {
       comment: "An import cycle between library modules (type-only imports included).",
       from: {},
       to: { circular: true },
+    },
+    {
+      name: "metrics-below-registry-and-flush",
+      severity: "error",
+      comment:
+        "A metric records, drains and renders: it knows neither the registry nor the writer (flush/).",
+      from: { path: "^src/metrics/" },
+      to: { path: "^src/(registry|reader)\\.ts$|^src/flush/" },
     },
     {
       name: "node-only-in-node-adapter",

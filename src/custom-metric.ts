@@ -34,7 +34,8 @@ export function isCustomMetric(m: unknown): m is CustomMetric {
 
 /** What get() returned, as a family to render (labels in the order the values give them). */
 export function customFamily(m: CustomMetric, data: CustomMetricData): MetricFamily {
-  const name = String(data.name ?? m.name);
+  // prom-client escapes the name (not a value's metricName) for its HELP, TYPE and samples.
+  const name = escapeName(String(data.name ?? m.name));
   const values = data.values ?? [];
   const labelNames: string[] = [];
   for (const v of values) {
@@ -59,4 +60,9 @@ export function customFamily(m: CustomMetric, data: CustomMetricData): MetricFam
     labelNames,
     samples,
   };
+}
+
+/** prom-client's escapeString: a backslash and a newline cannot split an exposition line. */
+function escapeName(name: string): string {
+  return name.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }

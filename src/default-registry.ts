@@ -4,6 +4,8 @@
 
 /** What a metric needs of a registry to join it. */
 export interface Registrar {
+  /** Where the registry's values live in Redis (prom-client's registries have none). */
+  readonly prefix?: string;
   registerMetric(metric: object): void;
   /** Throws what registerMetric would throw, changing nothing (for atomic registration). */
   checkRegistration?(metric: object): void;

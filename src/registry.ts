@@ -1,11 +1,5 @@
-import type { Drainable } from "./batch.ts";
 import { isolated } from "./callbacks.ts";
-import {
-  type CustomMetric,
-  type CustomMetricData,
-  customFamily,
-  isCustomMetric,
-} from "./custom-metric.ts";
+import { isCustomMetric } from "./custom-metric.ts";
 import { provideDefaultRegistry } from "./default-registry.ts";
 import {
   negotiateContentType,
@@ -15,29 +9,19 @@ import {
 import { type MetricObjectWithValues, metricObject } from "./exposition/json.ts";
 import { encodeProtobuf } from "./exposition/protobuf.ts";
 import { render, renderFamily } from "./exposition/render.ts";
-import { emptyFlushStats, Flusher, type FlushStats } from "./flush/flusher.ts";
-import {
-  type ReliabilityOptions,
-  type ResolvedReliability,
-  resolveReliability,
-} from "./flush/options.ts";
-import { checkFlushInterval, WriteSchedule } from "./flush/schedule.ts";
-import { SELF_METRIC_PREFIX, SelfMetrics } from "./flush/self-metrics.ts";
-import { withTimeout } from "./flush/timeout.ts";
+import { type FlushStats, SELF_METRIC_PREFIX } from "./flush/account.ts";
+import { type ReliabilityOptions, resolveReliability } from "./flush/options.ts";
+import { checkFlushInterval } from "./flush/schedule.ts";
+import { randomId, Writer } from "./flush/writer.ts";
 import { SeriesLimits } from "./limits.ts";
 import { Metric, type MetricHome } from "./metrics/metric.ts";
 import { assertExposable, validDefaultLabels } from "./names.ts";
-import { LocalData, OverlaySnapshot } from "./overlay.ts";
-import type { Snapshot } from "./snapshot.ts";
-import { DecodedSnapshot } from "./store/decode.ts";
-import { drainAll } from "./store/encode.ts";
-import { RedisStore, type StoredSnapshot } from "./store/redis-store.ts";
+import { type Collected, Reader, type RegisteredMetric, type StoreStats } from "./reader.ts";
+import { RedisStore, type StoreSettings } from "./store/redis-store.ts";
 import type { MetricFamily, RedisClient } from "./types.ts";
 
-export type { FlushStats } from "./flush/flusher.ts";
-
-/** What a registry holds: our metrics, or objects of prom-client's custom-metric protocol. */
-export type RegisteredMetric = Metric | CustomMetric;
+export type { FlushStats } from "./flush/account.ts";
+export type { RegisteredMetric, StoreStats } from "./reader.ts";
 
 /** The content types a registry renders (prom-client's). */
 export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
@@ -77,22 +61,22 @@ export interface FlushOptions {
   intervalMs?: number;
 }
 
+/**
+ * prom-client's Registry over Redis: a catalog of metrics (ours and custom ones) with its
+ * content type and default labels, in front of one writer (flush/writer.ts: flushes, retries,
+ * every count) and one reader (reader.ts: scrapes) of its prefix.
+ */
 export class Registry implements MetricHome {
   static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
   static readonly OPENMETRICS_CONTENT_TYPE = OPENMETRICS_CONTENT_TYPE;
 
   readonly prefix: string;
-  readonly stats: FlushStats = emptyFlushStats();
-  /** What the last scrape read: how close this prefix is to the store's limits. */
-  readonly storeStats: StoreStats = {
-    pages: 0,
-    replyChars: 0,
-    largestReplyChars: 0,
-    storedSeries: {},
-  };
-  private readonly reliability: ResolvedReliability;
-  private readonly self: SelfMetrics | undefined;
-  private readonly flusher: Flusher;
+  /** The `flushIntervalMs` option as given (undefined: the adapter's default applies). */
+  readonly flushIntervalMs: number | undefined;
+  private readonly writer: Writer;
+  private readonly reader: Reader;
+  /** What the store needs of the options: request bound, series TTL and bound. */
+  private readonly settings: StoreSettings;
   private readonly limits: SeriesLimits;
   private readonly metricsByName = new Map<string, RegisteredMetric>();
   private store: RedisStore | undefined;
@@ -100,13 +84,6 @@ export class Registry implements MetricHome {
   private defaultLabels: Record<string, string> = {};
   private type: RegistryContentType = PROMETHEUS_CONTENT_TYPE;
   private instance: string | undefined;
-  /** Random id this registry numbers its batches under (never user-given: see flusher.ts). */
-  private writer: string | undefined;
-  private readonly onError: (error: unknown) => void;
-  /** The `flushIntervalMs` option as given (undefined: the adapter's default applies). */
-  readonly flushIntervalMs: number | undefined;
-  /** When writes start and whom each one serves; they run one at a time. */
-  private readonly schedule = new WriteSchedule(() => this.flushNow());
 
   /**
    * `new Registry({ redis, prefix, … })`, or prom-client's `new Registry(contentType)` (attach a
@@ -115,6 +92,7 @@ export class Registry implements MetricHome {
   constructor(optionsOrContentType: RegistryOptions | string = {}) {
     const options = typeof optionsOrContentType === "string" ? {} : optionsOrContentType;
     if (typeof optionsOrContentType === "string") {
+      // prom-client throws a TypeError here and an Error from setContentType: so does this.
       if (!isContentType(optionsOrContentType)) {
         throw new TypeError(`Content type ${optionsOrContentType} is unsupported`);
       }
@@ -122,47 +100,77 @@ export class Registry implements MetricHome {
     }
     const prefix = options.prefix ?? "prom";
     if (!prefix || /[{}]/.test(prefix)) {
-      throw new Error(`Invalid registry prefix ${JSON.stringify(prefix)}: non-empty, no braces`);
+      throw new Error(
+        `prometheus-upstash: Invalid registry prefix ${JSON.stringify(prefix)}: non-empty, no braces`,
+      );
     }
     this.prefix = prefix;
     if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
     this.instance = options.instanceId;
-    this.onError = isolated(options.onError ?? defaultOnError, () => this.countCallbackError());
     if (options.flushIntervalMs !== undefined) {
       checkFlushInterval("flushIntervalMs", options.flushIntervalMs);
     }
     this.flushIntervalMs = options.flushIntervalMs;
-    this.reliability = resolveReliability(options);
-    this.self = this.reliability.selfMetrics ? new SelfMetrics() : undefined;
-    this.flusher = new Flusher(
-      this.reliability,
-      this.stats,
-      this.self,
-      (e) => this.onError(e),
-      () => {
+    const reliability = resolveReliability(options);
+    this.settings = reliability;
+    const onError = isolated(options.onError ?? defaultOnError, () => this.countCallbackError());
+    const registry = this;
+    this.writer = new Writer(
+      reliability,
+      {
+        get store() {
+          return registry.store;
+        },
+        get instanceId() {
+          return registry.instanceId;
+        },
+        drainables: () => this.ownMetrics(),
         // Gauges hold this instance's truth: write all of them again with the next flush.
-        for (const m of this.ownMetrics()) m.unwritten(this.prefix);
+        lostWrite: () => {
+          for (const m of this.ownMetrics()) m.lostWrite();
+        },
       },
+      onError,
     );
+    this.reader = new Reader({
+      get store() {
+        return registry.store;
+      },
+      get instanceId() {
+        return registry.instanceId;
+      },
+      timeoutMs: reliability.timeoutMs,
+      selfMetrics: this.writer.account.selfMetrics,
+    });
     this.limits = new SeriesLimits(
-      this.reliability.maxSeriesPerMetric,
-      this.reliability.maxSeriesBytes,
+      reliability.maxSeriesPerMetric,
+      reliability.maxSeriesBytes,
       // a single series must fit in a request with room to spare
-      Math.floor(this.reliability.maxRequestBytes / 4),
-      (n) => this.flusher.countDropped("series_limit", n),
+      Math.floor(reliability.maxRequestBytes / 4),
+      (n) => this.writer.account.dropped("series_limit", n),
     );
     if (options.redis) this.setRedis(options.redis);
   }
 
+  /** What flushes did (the same counts the self-metrics carry). */
+  get stats(): FlushStats {
+    return this.writer.account.stats;
+  }
+
+  /** What the last scrape read: how close this prefix is to the store's limits. */
+  get storeStats(): StoreStats {
+    return this.reader.storeStats;
+  }
+
   /** A callback given to this registry or its adapters threw: swallowed, counted here. */
   countCallbackError(): void {
-    this.stats.callbackErrors++;
+    this.writer.account.callbackError();
   }
 
   /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */
   setRedis(redis: RedisClient): void {
     this.redis = redis;
-    this.store = new RedisStore(redis, this.prefix, this.reliability);
+    this.store = new RedisStore(redis, this.prefix, this.settings);
   }
 
   get hasRedis(): boolean {
@@ -200,10 +208,11 @@ export class Registry implements MetricHome {
   /** Throws what registerMetric would throw for `metric`, changing nothing. */
   checkRegistration(metric: unknown): asserts metric is RegisteredMetric {
     checkRegistrable(metric);
+    if (metric instanceof Metric) metric.checkDestination(this.prefix);
     const name = nameOf(metric);
-    if (this.self !== undefined && name.startsWith(SELF_METRIC_PREFIX)) {
+    if (this.writer.account.selfMetrics.length > 0 && name.startsWith(SELF_METRIC_PREFIX)) {
       throw new Error(
-        `Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
+        `prometheus-upstash: Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
           `self-metrics (${name}); pass selfMetrics: false to use them yourself`,
       );
     }
@@ -282,29 +291,7 @@ export class Registry implements MetricHome {
    * never another request's promise (see flush/schedule.ts).
    */
   flush(options: FlushOptions = {}): Promise<void> {
-    return this.schedule.written(options.intervalMs ?? this.flushIntervalMs ?? 0);
-  }
-
-  private async flushNow(): Promise<void> {
-    if (this.store === undefined) {
-      // A configuration error, not a Redis failure: say so loudly, once per flush.
-      const parts = drainAll(this.drainSources(), "", Date.now(), Number.POSITIVE_INFINITY);
-      if (parts.length === 0) return;
-      this.flusher.countDropped(
-        "no_redis",
-        parts.reduce((n, p) => n + p.updates, 0),
-      );
-      throw new Error(
-        "prometheus-upstash: this registry has no Redis client; pass { redis } or call setRedis()",
-      );
-    }
-    this.writer ??= randomId(12);
-    await this.flusher.flush(this.store, this.drainSources(), this.instanceId, this.writer);
-  }
-
-  /** What this registry's flush drains: its prefix's share of each of our metrics. */
-  private *drainSources(): Generator<Drainable> {
-    for (const m of this.ownMetrics()) yield m.share(this);
+    return this.writer.flush(options.intervalMs ?? this.flushIntervalMs ?? 0);
   }
 
   private *ownMetrics(): Generator<Metric> {
@@ -313,7 +300,7 @@ export class Registry implements MetricHome {
 
   /** Reads the global values of every metric in one request and renders them. */
   async metrics(contentType: string = this.type): Promise<string> {
-    const collected = await this.collect();
+    const collected = await this.readAll();
     return render(
       collected.map((c) => c.family),
       contentType === OPENMETRICS_CONTENT_TYPE ? "openmetrics" : "text",
@@ -327,7 +314,7 @@ export class Registry implements MetricHome {
    * native histogram buckets.
    */
   async metricsProtobuf(): Promise<Uint8Array<ArrayBuffer>> {
-    const collected = await this.collect();
+    const collected = await this.readAll();
     return encodeProtobuf(
       collected.map((c) => c.family),
       this.defaultLabels,
@@ -338,7 +325,7 @@ export class Registry implements MetricHome {
   async getSingleMetricAsString(name: string): Promise<string> {
     const metric = this.metricsByName.get(name);
     if (!metric) throw new Error(`No metric named ${name}`);
-    const [collected] = await this.collect([metric]);
+    const [collected] = (await this.reader.read([metric])).collected;
     const om = this.type === OPENMETRICS_CONTENT_TYPE;
     return renderFamily(collected!.family, om, this.defaultLabels).slice(0, -1);
   }
@@ -346,7 +333,7 @@ export class Registry implements MetricHome {
   /** prom-client's JSON shapes (le and quantile as numbers), with global values. */
   async getMetricsAsJSON(): Promise<MetricJSON[]> {
     const defaults = Object.entries(this.defaultLabels);
-    return (await this.collect()).map(({ metric, family, custom }) => {
+    return (await this.readAll()).map(({ metric, family, custom }) => {
       // A custom metric's get() output goes out as it is, as in prom-client.
       const json =
         custom !== undefined
@@ -363,89 +350,14 @@ export class Registry implements MetricHome {
 
   /** The family a scrape renders for one metric (metric.get()). */
   async readMetric(metric: Metric): Promise<MetricFamily> {
-    const [collected] = await this.collect([metric]);
+    const [collected] = (await this.reader.read([metric])).collected;
     return collected!.family;
   }
 
-  /**
-   * Reads every value in one request; the families of `only`, or of all metrics. The collect()
-   * options and custom metrics' get() run meanwhile on this instance; what collect() records
-   * is shown on top of what was read (overlay.ts).
-   */
-  private async collect(only?: readonly RegisteredMetric[]): Promise<Collected[]> {
-    const metrics = only ?? this.getMetricsAsArray();
-    // Custom metrics alone need no Redis (their values come from get()).
-    const store = metrics.some((m) => m instanceof Metric) ? this.store : (this.store ?? NO_STORE);
-    if (store === undefined) {
-      throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
-    }
-    const collecting = metrics.filter((m): m is Metric => m instanceof Metric && m.hasCollect);
-    // Each page of the read is raced on its own: a scrape of many pages may take longer than
-    // one request's timeout in all.
-    const timeoutMs = this.reliability.timeoutMs;
-    const [stored, customs] = await Promise.all([
-      store.read((request) => withTimeout(request, timeoutMs, "a scrape")),
-      withTimeout(
-        Promise.all(metrics.map((m) => (m instanceof Metric ? undefined : m.get()))),
-        timeoutMs,
-        "a scrape",
-      ),
-      withTimeout(Promise.all(collecting.map((m) => m.runCollect())), timeoutMs, "a scrape"),
-    ]);
-    if (store !== NO_STORE) {
-      this.storeStats.pages = stored.pages;
-      this.storeStats.replyChars = stored.replyChars;
-      this.storeStats.largestReplyChars = stored.largestReplyChars;
-      this.storeStats.storedSeries = Object.fromEntries(stored.storedSeries);
-    }
-    let snapshot: Snapshot = stored;
-    if (collecting.length > 0) {
-      const local = new LocalData();
-      for (const m of collecting) m.writeUnflushed(this.prefix, local);
-      snapshot = new OverlaySnapshot(stored, local, this.instanceId);
-    }
-    const collected = metrics.map((metric, i): Collected => {
-      if (metric instanceof Metric) return { metric, family: metric.family(snapshot) };
-      const custom = customs[i]!;
-      return { metric, family: customFamily(metric, custom), custom };
-    });
-    // Self-metrics show once some instance has written one: a healthy app's exposition is
-    // exactly its own metrics, and any failure anywhere makes them appear.
-    if (only === undefined) {
-      for (const m of this.self?.metrics ?? []) {
-        if (stored.counter(m.name).size > 0)
-          collected.push({ metric: m, family: m.family(stored) });
-      }
-    }
-    return collected;
+  /** Every metric's family, and the self-metrics some instance has written. */
+  private async readAll(): Promise<Collected[]> {
+    return (await this.reader.read(this.getMetricsAsArray(), true)).collected;
   }
-}
-
-/** What a registry without Redis reads: nothing (it holds custom metrics only). */
-const NO_STORE = {
-  read: async (): Promise<StoredSnapshot> =>
-    Object.assign(new DecodedSnapshot(0), { pages: 0, replyChars: 0, largestReplyChars: 0 }),
-};
-
-/** What the last scrape of a registry read (`registry.storeStats`). */
-export interface StoreStats {
-  /** Requests (pages) it took: 1 while the prefix holds less than a page. */
-  pages: number;
-  /** Characters of all its replies, and of the largest (base64 sends 4/3 of them). */
-  replyChars: number;
-  largestReplyChars: number;
-  /**
-   * Series each counter, histogram and summary holds in Redis across all instances, by metric
-   * name: compare with `maxStoredSeriesPerMetric`.
-   */
-  storedSeries: Record<string, number>;
-}
-
-interface Collected {
-  metric: RegisteredMetric;
-  family: MetricFamily;
-  /** What a custom metric's get() returned. */
-  custom?: CustomMetricData;
 }
 
 export type MetricJSON = MetricObjectWithValues;
@@ -466,13 +378,6 @@ function checkRegistrable(metric: unknown): asserts metric is RegisteredMetric {
     "registerMetric expects a metric of prometheus-upstash, or an object with a get() method " +
       "(prom-client's custom metrics)",
   );
-}
-
-function randomId(size: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(size));
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
 }
 
 function defaultOnError(error: unknown): void {
@@ -499,7 +404,7 @@ provideDefaultRegistry(globalRegistry);
 function validateInstanceId(id: unknown): void {
   if (typeof id !== "string" || !/^[^\s\p{Cc}\p{Cs}]{1,256}$/u.test(id)) {
     throw new Error(
-      `Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace, controls or lone surrogates`,
+      `prometheus-upstash: Invalid instanceId ${JSON.stringify(id)}: 1 to 256 characters, no whitespace, controls or lone surrogates`,
     );
   }
 }

@@ -11,7 +11,7 @@ import {
   collectDefaultMetrics,
   type DefaultMetricsCollectorConfiguration,
 } from "../default-metrics.ts";
-import { checkFlushInterval, WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../flush/schedule.ts";
+import { waitUntilInterval } from "../flush/schedule.ts";
 import { Counter } from "../metrics/counter.ts";
 import { Histogram, type HistogramConfiguration } from "../metrics/histogram.ts";
 import type { MetricConfiguration } from "../metrics/metric.ts";
@@ -34,7 +34,10 @@ interface CommonMetricOptions {
   help?: string;
 }
 
-/** Options of the standard metrics; `registers` are registries to add them to as well. */
+/**
+ * Options of the standard metrics; `registers` are registries to add them to as well (of the
+ * registry's prefix: a metric has one destination).
+ */
 export interface MetricOptions {
   requestDuration?: CommonMetricOptions &
     Partial<Omit<HistogramConfiguration<string>, "labelNames">>;
@@ -105,15 +108,10 @@ export interface PrometheusMiddleware extends MiddlewareHandler {
 
 export function prometheus(options: PrometheusOptions = {}): PrometheusMiddleware {
   const registry = options.registry ?? new Registry();
-  const prefix = options.prefix ?? "";
   const report = isolated(options.onError ?? reportError, () => registry.countCallbackError());
-  const durationOptions = options.metricOptions?.requestDuration ?? {};
-  const totalOptions = options.metricOptions?.requestsTotal ?? {};
-  const durationLabels = durationOptions.customLabels ?? {};
-  const totalLabels = totalOptions.customLabels ?? {};
-  const flushIntervalMs =
-    options.flushIntervalMs ?? registry.flushIntervalMs ?? WAIT_UNTIL_FLUSH_INTERVAL_MS;
-  checkFlushInterval("flushIntervalMs", flushIntervalMs);
+  const durationLabels = options.metricOptions?.requestDuration?.customLabels ?? {};
+  const totalLabels = options.metricOptions?.requestsTotal?.customLabels ?? {};
+  const flushIntervalMs = waitUntilInterval(options.flushIntervalMs, registry.flushIntervalMs);
 
   if (!registry.hasRedis && options.redis !== undefined && typeof options.redis !== "function") {
     registry.setRedis(options.redis);
@@ -124,28 +122,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
     );
   }
 
-  const requestDuration = durationOptions.disabled
-    ? undefined
-    : new Histogram({
-        buckets: HONO_DURATION_BUCKETS,
-        // Native buckets beside the classic ones: text and OpenMetrics scrapes see the same,
-        // a Prometheus that asks for protobuf gets exact-resolution merged histograms too.
-        native: true,
-        ...withoutAdapterOptions(durationOptions),
-        name: `${prefix}${durationOptions.name ?? "http_request_duration_seconds"}`,
-        help: durationOptions.help ?? "Duration of HTTP requests in seconds",
-        labelNames: labelNamesWith(durationLabels),
-        registers: [...(durationOptions.registers ?? []), registry],
-      });
-  const requestsTotal = totalOptions.disabled
-    ? undefined
-    : new Counter({
-        ...withoutAdapterOptions(totalOptions),
-        name: `${prefix}${totalOptions.name ?? "http_requests_total"}`,
-        help: totalOptions.help ?? "Total number of HTTP requests",
-        labelNames: labelNamesWith(totalLabels),
-        registers: [...(totalOptions.registers ?? []), registry],
-      });
+  const requestDuration = standardMetric("requestDuration", options, registry);
+  const requestsTotal = standardMetric("requestsTotal", options, registry);
 
   const attachRedis = (c: Context): void => {
     if (registry.hasRedis) return;
@@ -207,6 +185,44 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusMiddlewar
   };
 
   return Object.assign(registerMetrics, { registerMetrics, printMetrics, registry });
+}
+
+/** The two metrics of @hono/prometheus, made from one table as it makes them. */
+const STANDARD_METRICS = {
+  requestDuration: {
+    name: "http_request_duration_seconds",
+    help: "Duration of HTTP requests in seconds",
+    make: (config: HistogramConfiguration<string>) =>
+      // Native buckets beside the classic ones: text and OpenMetrics scrapes see the same,
+      // a Prometheus that asks for protobuf gets exact-resolution merged histograms too.
+      new Histogram({ buckets: HONO_DURATION_BUCKETS, native: true, ...config }),
+  },
+  requestsTotal: {
+    name: "http_requests_total",
+    help: "Total number of HTTP requests",
+    make: (config: MetricConfiguration<string>) => new Counter(config),
+  },
+};
+
+type Standard = typeof STANDARD_METRICS;
+
+/** One standard metric with its options applied; undefined when it is disabled. */
+function standardMetric<K extends keyof Standard>(
+  key: K,
+  options: PrometheusOptions,
+  registry: Registry,
+): ReturnType<Standard[K]["make"]> | undefined {
+  const o: CommonMetricOptions & Partial<MetricConfiguration<string>> =
+    options.metricOptions?.[key] ?? {};
+  if (o.disabled) return undefined;
+  const { name, help, make } = STANDARD_METRICS[key];
+  return make({
+    ...withoutAdapterOptions(o),
+    name: `${options.prefix ?? ""}${o.name ?? name}`,
+    help: o.help ?? help,
+    labelNames: labelNamesWith(o.customLabels ?? {}),
+    registers: [...(o.registers ?? []), registry],
+  }) as ReturnType<Standard[K]["make"]>;
 }
 
 /** The standard labels, then the custom ones; a custom label named like a standard one replaces it. */
@@ -286,5 +302,5 @@ function redisFromEnv(env: unknown): RedisClient | undefined {
 }
 
 function reportError(error: unknown): void {
-  console.error("prometheus-upstash/hono:", error instanceof Error ? error.message : error);
+  console.error("prometheus-upstash:", error instanceof Error ? error.message : error);
 }

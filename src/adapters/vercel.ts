@@ -3,7 +3,7 @@
 // when the package is installed and the function runs inside a Vercel request, and otherwise
 // awaits the flush before returning (an instance may be frozen right after the response, so a
 // fire-and-forget write could never run).
-import { WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../flush/schedule.ts";
+import { waitUntilInterval } from "../flush/schedule.ts";
 import type { Registry } from "../registry.ts";
 import { type MetricsEndpointOptions, metricsResponse } from "./metrics-endpoint.ts";
 
@@ -40,8 +40,7 @@ export async function flushAfterResponse(
 ): Promise<void> {
   const waitUntil = options.waitUntil ?? (await platformWaitUntil());
   if (waitUntil !== undefined) {
-    const intervalMs =
-      options.flushIntervalMs ?? registry.flushIntervalMs ?? WAIT_UNTIL_FLUSH_INTERVAL_MS;
+    const intervalMs = waitUntilInterval(options.flushIntervalMs, registry.flushIntervalMs);
     try {
       waitUntil(quietly(registry.flush({ intervalMs })));
       return;

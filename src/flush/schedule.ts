@@ -40,6 +40,19 @@ const REAL_CLOCK: ScheduleClock = { now: () => Date.now(), sleep: realSleep };
  */
 export const WAIT_UNTIL_FLUSH_INTERVAL_MS = 5000;
 
+/**
+ * The interval of a flush handed to `waitUntil` (Hono, Vercel): the adapter's option, else the
+ * registry's `flushIntervalMs`, else WAIT_UNTIL_FLUSH_INTERVAL_MS.
+ */
+export function waitUntilInterval(
+  given: number | undefined,
+  registryMs: number | undefined,
+): number {
+  const ms = given ?? registryMs ?? WAIT_UNTIL_FLUSH_INTERVAL_MS;
+  checkFlushInterval("flushIntervalMs", ms);
+  return ms;
+}
+
 /** Until a write has been timed, callers expect one to take this long (ms). */
 const FIRST_WRITE_GUESS_MS = 50;
 /** Shortest and longest wait before a check whether someone else's write has finished (ms). */
@@ -77,7 +90,8 @@ export class WriteSchedule {
     checkFlushInterval("intervalMs", intervalMs);
     // The next write to start holds everything recorded up to now.
     const needed = this.started + 1;
-    const dueIn = this.lastStartAt + intervalMs - this.clock.now();
+    // A clock that went back (NTP, fake timers) never makes the wait longer than the interval.
+    const dueIn = Math.min(intervalMs, this.lastStartAt + intervalMs - this.clock.now());
     const checkMs = Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, 2 * this.lastWriteMs));
     if (dueIn > 0) {
       if (this.starterFor !== needed) {
@@ -100,7 +114,10 @@ export class WriteSchedule {
     this.started++;
     // A caller that slept until the write was due may read a clock that has not moved since:
     // the due time is the better lower bound then.
-    const startAt = Math.max(this.clock.now(), this.lastStartAt + intervalMs);
+    // A due time more than an interval ahead means the clock went back: it bounds nothing then.
+    const now = this.clock.now();
+    const due = this.lastStartAt + intervalMs;
+    const startAt = due - now > intervalMs ? now : Math.max(now, due);
     this.lastStartAt = startAt;
     try {
       await this.write();
@@ -116,7 +133,7 @@ export class WriteSchedule {
 export function checkFlushInterval(name: string, value: unknown): void {
   if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
     throw new RangeError(
-      `${name} must be a finite number of milliseconds ≥ 0, got ${String(value)}`,
+      `prometheus-upstash: ${name} must be a finite number of milliseconds ≥ 0, got ${String(value)}`,
     );
   }
 }

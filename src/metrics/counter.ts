@@ -23,10 +23,7 @@ interface Pending {
 
 /** A global counter: every instance adds its deltas into one Redis hash field per series. */
 export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
-  // A getter, not a field: the registry reads it while the base constructor registers.
-  get type(): "counter" {
-    return "counter";
-  }
+  readonly type = "counter" as const;
 
   constructor(config: CounterConfiguration<T>) {
     super(config);
@@ -34,15 +31,11 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === "object" && labels !== null) this.add(this.index.find(labels), value);
-    else this.add(this.index.blank(), labels);
+    this.add(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): CounterChild {
-    const s = this.seriesOfArgs(args);
-    if (s === undefined) return this.child(this.unknownSeries(args));
-    s.child ??= this.child(s);
-    return s.child as CounterChild;
+    return this.childOf(args) as CounterChild;
   }
 
   /** Deletes the series for every instance (on the next flush). */
@@ -50,7 +43,7 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
     this.removeSeries(this.keyOfArgs(args));
   }
 
-  private child(series: Series<Pending>): CounterChild {
+  protected child(series: Series<Pending>): CounterChild {
     const live = this.liveSeries(series);
     return { inc: (v?: number) => this.add(live(), v) };
   }
@@ -76,18 +69,7 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
     batch.counter(this.name, key, entry.delta, entry.n);
   }
 
-  protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
-    batch.counter(this.name, key, owed.delta, owed.n);
-  }
-
-  protected owe(owed: Pending | undefined, entry: Pending): Pending {
-    if (owed === undefined) return { delta: entry.delta, n: entry.n };
-    owed.delta += entry.delta;
-    owed.n += entry.n;
-    return owed;
-  }
-
-  collect(snapshot: Snapshot): Sample[] {
+  samples(snapshot: Snapshot): Sample[] {
     const samples: Sample[] = [];
     for (const [key, value] of this.inDisplayOrder(snapshot.counter(this.name))) {
       const values = valuesOfKey(key, this.labelNames.length);
@@ -111,6 +93,6 @@ function checked(v: unknown): number {
 /** A sum that would no longer be a finite number is refused at the call that would make it. */
 export function overflow(name: string, v: number): RangeError {
   return new RangeError(
-    `Adding ${v} to ${name} would overflow: its sum since the last flush would not be finite`,
+    `prometheus-upstash: Adding ${v} to ${name} would overflow: its sum since the last flush would not be finite`,
   );
 }

@@ -38,22 +38,6 @@ interface Value {
   at: number;
 }
 
-/** What the registries of one prefix last wrote of this gauge. */
-interface Written {
-  /** Value of `calls` and `edits` at that write. */
-  calls: number;
-  edits: number;
-  at: number;
-  /** Data they were sent was dropped: write everything again. */
-  lost: boolean;
-  /**
-   * The instance id the values are stored under: the first registry of the prefix to write
-   * them. Registries of one prefix each have their own id; writing the same values under two
-   * would count them twice in a sum.
-   */
-  instance?: string;
-}
-
 /**
  * A gauge is a per-instance value (in-flight requests, queue depth, memory). Each instance keeps
  * its values in memory and writes all of them at once under its own instance id, live until an
@@ -65,29 +49,42 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   readonly type = "gauge" as const;
   readonly aggregate: GaugeAggregate;
   readonly expireMs: number;
-  /** Metric calls so far, and removes/resets so far: a prefix has written up to some count. */
+  /** Metric calls so far, and removes/resets so far. */
   private calls = 0;
   private edits = 0;
-  private readonly written = new Map<string, Written>();
+  /** `calls` and `edits` at the last drain, and when it was (ms). */
+  private drainedCalls = 0;
+  private drainedEdits = 0;
+  private drainedAt = Number.NEGATIVE_INFINITY;
+  /** A batch with the values was given up: write them all again. */
+  private lost = false;
+  /**
+   * The instance id the values are stored under, fixed at the first drain: registries of one
+   * prefix each have their own id, and the same values under two would count twice in a sum.
+   */
+  private instance: string | undefined;
 
   constructor(config: GaugeConfiguration<T>) {
     const aggregate = (config as GaugeConfiguration<T> | undefined)?.aggregate ?? "sum";
     super(config, aggregate === "perInstance" ? [INSTANCE_LABEL] : []);
     if (!AGGREGATES.includes(aggregate)) {
-      throw new Error(`Invalid aggregate ${JSON.stringify(aggregate)} for gauge ${this.name}`);
+      throw new Error(
+        `prometheus-upstash: Invalid aggregate ${JSON.stringify(aggregate)} for gauge ${this.name}`,
+      );
     }
     this.aggregate = aggregate;
     const expire = validatePositiveInteger(this.name, "expire", config.expire ?? 60);
     if (expire > MAX_EXPIRE_SECONDS) {
-      throw new Error(`expire of ${this.name} must be at most ${MAX_EXPIRE_SECONDS} s (a year)`);
+      throw new Error(
+        `prometheus-upstash: expire of ${this.name} must be at most ${MAX_EXPIRE_SECONDS} s (a year)`,
+      );
     }
     this.expireMs = expire * 1000;
     this.register(config.registers);
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === "object" && labels !== null) this.put(this.index.find(labels), value);
-    else this.put(this.index.blank(), labels);
+    this.put(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
@@ -113,10 +110,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): GaugeChild {
-    const s = this.seriesOfArgs(args);
-    if (s === undefined) return this.child(this.unknownSeries(args));
-    s.child ??= this.child(s);
-    return s.child as GaugeChild;
+    return this.childOf(args) as GaugeChild;
   }
 
   /** Removes this instance's value of the series. */
@@ -131,7 +125,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
     this.edits++;
   }
 
-  private child(series: Series<Value>): GaugeChild {
+  protected child(series: Series<Value>): GaugeChild {
     const live = this.liveSeries(series);
     return {
       set: (v: number) => this.put(live(), v),
@@ -166,50 +160,27 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
     this.calls++;
   }
 
-  /**
-   * What registries of `prefix` have written. Made when they join (calls made before count as
-   * theirs only for the first one), or at the first drain of a metric in no registry.
-   */
-  private writtenBy(prefix: string): Written {
-    let w = this.written.get(prefix);
-    if (w === undefined) {
-      const calls = this.written.size === 0 ? 0 : this.calls;
-      w = { calls, edits: this.edits, at: Number.NEGATIVE_INFINITY, lost: false };
-      this.written.set(prefix, w);
+  /** True when the values need writing: changes, or a refresh before they expire. */
+  private needsFlush(nowMs: number): boolean {
+    if (this.lost || this.drainedCalls !== this.calls || this.drainedEdits !== this.edits) {
+      return true;
     }
-    return w;
+    return this.index.size > 0 && nowMs - this.drainedAt > this.expireMs / 2;
   }
 
-  protected sharesChanged(prefixes: readonly string[]): void {
-    for (const p of this.written.keys()) if (!prefixes.includes(p)) this.written.delete(p);
-    for (const p of prefixes) this.writtenBy(p);
+  drain(batch: BatchWriter, nowMs: number): void {
+    if (!this.needsFlush(nowMs)) return;
+    this.instance ??= this.homeInstanceId;
+    const updates = this.calls - this.drainedCalls;
+    batch.gauge(this.name, this.expireMs, this.records(), updates, this.instance);
+    this.drainedCalls = this.calls;
+    this.drainedEdits = this.edits;
+    this.drainedAt = nowMs;
+    this.lost = false;
   }
 
-  /** True when registries of `prefix` need the values: changes, or a refresh before expiry. */
-  private needsFlush(w: Written, nowMs: number): boolean {
-    if (w.lost || w.calls !== this.calls || w.edits !== this.edits) return true;
-    return this.index.size > 0 && nowMs - w.at > this.expireMs / 2;
-  }
-
-  protected drainFor(
-    prefix: string,
-    batch: BatchWriter,
-    nowMs: number,
-    instance?: () => string,
-  ): void {
-    const w = this.writtenBy(prefix);
-    if (!this.needsFlush(w, nowMs)) return;
-    w.instance ??= instance?.();
-    batch.gauge(this.name, this.expireMs, this.records(), this.calls - w.calls, w.instance);
-    w.calls = this.calls;
-    w.edits = this.edits;
-    w.at = nowMs;
-    w.lost = false;
-  }
-
-  writeUnflushed(prefix: string, batch: BatchWriter): void {
-    const w = this.written.get(prefix);
-    batch.gauge(this.name, this.expireMs, this.records(), 0, w?.instance);
+  peek(batch: BatchWriter): void {
+    batch.gauge(this.name, this.expireMs, this.records(), 0, this.instance);
   }
 
   private records(): GaugeRecord[] {
@@ -223,11 +194,11 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   }
 
   /** A batch with these values was dropped: write them all again with the next flush. */
-  override unwritten(prefix: string): void {
-    this.writtenBy(prefix).lost = true;
+  override lostWrite(): void {
+    this.lost = true;
   }
 
-  collect(snapshot: Snapshot): Sample[] {
+  samples(snapshot: Snapshot): Sample[] {
     const width = this.labelNames.length;
     const samples: Sample[] = [];
     const merged = new Map<string, { value: number; at: number }>();

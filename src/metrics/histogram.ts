@@ -49,10 +49,7 @@ interface Pending {
 const INF = "+Inf";
 
 export class Histogram<T extends string = string> extends SumsMetric<T, Pending> {
-  // A getter, not a field: the registry reads it while the base constructor registers.
-  get type(): "histogram" {
-    return "histogram";
-  }
+  readonly type = "histogram" as const;
   readonly upperBounds: readonly number[];
   /** The native buckets' configuration; undefined when they are off. */
   readonly nativeConfig: NativeConfig | undefined;
@@ -74,15 +71,11 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === "object" && labels !== null) this.record(this.index.find(labels), value);
-    else this.record(this.index.blank(), labels);
+    this.record(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): HistogramChild {
-    const s = this.seriesOfArgs(args);
-    if (s === undefined) return this.child(this.unknownSeries(args));
-    s.child ??= this.child(s);
-    return s.child as HistogramChild;
+    return this.childOf(args) as HistogramChild;
   }
 
   /** Returns a function that observes the seconds elapsed (labels may be added at the end). */
@@ -106,7 +99,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     this.cleared = true;
   }
 
-  private child(series: Series<Pending>): HistogramChild {
+  protected child(series: Series<Pending>): HistogramChild {
     const live = this.liveSeries(series);
     const observe = (v: number) => this.record(live(), v);
     return { observe, startTimer: () => childTimer(observe) };
@@ -151,20 +144,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     }
   }
 
-  protected writeOwed(batch: BatchWriter, key: string, owed: Pending): void {
-    this.write(batch, key, owed);
-  }
-
-  protected owe(owed: Pending | undefined, entry: Pending): Pending {
-    const o = owed ?? this.emptyEntry();
-    for (let i = 0; i < o.counts.length; i++) o.counts[i]! += entry.counts[i]!;
-    o.sum += entry.sum;
-    o.n += entry.n;
-    if (entry.native !== undefined) o.native?.absorb(entry.native);
-    return o;
-  }
-
-  collect(snapshot: Snapshot): Sample[] {
+  samples(snapshot: Snapshot): Sample[] {
     const bounds = this.upperBounds;
     const natives = snapshot.native(this.name);
     const series = new Map<string, { counts: number[]; sum: number }>();

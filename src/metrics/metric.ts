@@ -1,4 +1,4 @@
-import type { BatchWriter, Drainable } from "../batch.ts";
+import type { BatchWriter } from "../batch.ts";
 import { defaultRegistry, type Registrar } from "../default-registry.ts";
 import { type MetricObjectWithValues, metricObject } from "../exposition/json.ts";
 import { LabelSet } from "../labels.ts";
@@ -32,6 +32,7 @@ export interface MetricConfiguration<T extends string> {
 
 /** A registry as a metric sees it: where its data goes and how its values are read. */
 export interface MetricHome {
+  /** Where in Redis its data goes: every registry a metric is in has the same one. */
   readonly prefix: string;
   /** The id this registry writes gauge values under. */
   readonly instanceId: string;
@@ -41,14 +42,13 @@ export interface MetricHome {
 }
 
 /**
- * Name, help and label handling shared by all metric types. A metric keeps only the data
- * recorded since the last flush (gauges: this instance's current values); `drainFor` hands it to
- * the flush batch of one registry and `collect` turns what a scrape read into samples.
+ * Name, help and label handling shared by all metric types. A metric records, drains and
+ * renders, nothing else: it keeps only the data recorded since the last flush (gauges: this
+ * instance's current values); `drain` hands it to a flush batch and forgets it, `peek` writes it
+ * without forgetting (a scrape's overlay), and `samples` turns what a scrape read into samples.
  *
- * A metric in several registries (`registers: [a, b]`) owes its data to each distinct prefix:
- * registries with the same prefix share one namespace in Redis and are written once.
- * Subclasses keep the single-prefix hot path untouched and split data per prefix only when
- * a flush drains it (sums.ts, gauge.ts).
+ * A metric has one destination: the registries it is in (`registers: [a, b]`) share one prefix,
+ * so one namespace in Redis, and whichever of them flushes first writes its data, once.
  */
 export abstract class Metric<T extends string = string, E = unknown> {
   abstract readonly type: MetricType;
@@ -61,9 +61,8 @@ export abstract class Metric<T extends string = string, E = unknown> {
   protected readonly index: SeriesIndex<E, T>;
   private readonly collectFn: CollectFunction | undefined;
   private limits: SeriesLimits = UNREGISTERED_LIMITS;
-  /** Registries holding it, in registration order. */
+  /** Registries holding it, in registration order; all of one prefix. */
   private readonly homes: MetricHome[] = [];
-  private readonly shares = new Map<MetricHome, Drainable>();
 
   constructor(config: MetricConfiguration<T>, reservedLabels: readonly string[] = []) {
     validateMetricConfig(config);
@@ -79,17 +78,21 @@ export abstract class Metric<T extends string = string, E = unknown> {
   /**
    * Joins the registries of the configuration. Every concrete metric calls it last in its
    * constructor, once all its options are validated: a constructor that throws has registered
-   * nowhere. Every registry checks the metric before any of them takes it.
+   * nowhere. Every registry checks the metric (its destination included) before any of them
+   * takes it, and the registries must share one prefix.
    */
   protected register(registers: readonly Registrar[] | undefined): void {
     const targets = registers ?? [defaultRegistry()];
     for (const registry of targets) registry.checkRegistration?.(this);
+    const prefixes = new Set(targets.flatMap((r) => (r.prefix === undefined ? [] : [r.prefix])));
+    if (prefixes.size > 1) throw twoDestinations(this.name, [...prefixes]);
     for (const registry of targets) registry.registerMetric(this);
   }
 
   /**
-   * The series of prom-client's overloads inc(labels, v) / inc(v) / inc(). Series and value are
-   * two calls, not one returning a pair: this is the hot path and a tuple is an allocation.
+   * The series of prom-client's overloads inc(labels, v) / inc(v) / inc() (and set, observe).
+   * Series and value are two calls, not one returning a pair: this is the hot path and a
+   * tuple is an allocation.
    */
   protected seriesOfCall(a: LabelValues<T> | number | undefined): Series<E> | undefined {
     return typeof a === "object" && a !== null ? this.index.find(a) : this.index.blank();
@@ -100,10 +103,19 @@ export abstract class Metric<T extends string = string, E = unknown> {
     return typeof a === "object" && a !== null ? b : a;
   }
 
-  /** The series of labels(...) arguments. */
-  protected seriesOfArgs(args: readonly unknown[]): Series<E> | undefined {
-    return this.index.findArgs(args);
+  /**
+   * prom-client's labels("a", "b") / labels({ x: "a" }): the series' child, made once; for a
+   * series the bounds refused, a stand-in whose calls look the series up again each time.
+   */
+  protected childOf(args: readonly unknown[]): object {
+    const s = this.index.findArgs(args);
+    if (s === undefined) return this.child(this.unknownSeries(args));
+    s.child ??= this.child(s);
+    return s.child;
   }
+
+  /** The object labels(...) returns for a series (CounterChild, GaugeChild, …). */
+  protected abstract child(series: Series<E>): object;
 
   /**
    * startTimer(labels) for every type: the returned function hands the seconds elapsed (and
@@ -122,7 +134,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
   }
 
   /** A stand-in for a series the bounds refused: its holder looks it up again on every use. */
-  protected unknownSeries(args: readonly unknown[]): Series<E> {
+  private unknownSeries(args: readonly unknown[]): Series<E> {
     return { key: this.keyOfArgs(args), entry: undefined, live: false, child: undefined };
   }
 
@@ -138,48 +150,32 @@ export abstract class Metric<T extends string = string, E = unknown> {
     };
   }
 
+  /**
+   * Throws unless registries of `prefix` may take this metric: its data has one destination,
+   * the prefix of the registries it is in already (as Registry.merge requires one prefix).
+   */
+  checkDestination(prefix: string): void {
+    const mine = this.homes[0]?.prefix;
+    if (mine !== undefined && mine !== prefix) throw twoDestinations(this.name, [mine, prefix]);
+  }
+
   /** Called by every registry that takes this metric. The first one's bounds apply. */
   attach(home: MetricHome, limits: SeriesLimits): void {
     if (this.homes.includes(home)) return;
+    this.checkDestination(home.prefix);
     if (this.limits === UNREGISTERED_LIMITS) this.limits = limits;
     this.homes.push(home);
-    this.prefixesChanged();
   }
 
   /** Called by a registry that lets go of this metric (removeSingleMetric, clear). */
   detach(home: MetricHome): void {
     const i = this.homes.indexOf(home);
-    if (i < 0) return;
-    this.homes.splice(i, 1);
-    this.prefixesChanged();
+    if (i >= 0) this.homes.splice(i, 1);
   }
 
-  /** The distinct prefixes this metric's data goes to; "" while it is in no registry. */
-  protected get prefixes(): string[] {
-    const out = [...new Set(this.homes.map((h) => h.prefix))];
-    return out.length > 0 ? out : [""];
-  }
-
-  private prefixesChanged(): void {
-    for (const home of this.shares.keys()) if (!this.homes.includes(home)) this.shares.delete(home);
-    this.sharesChanged(this.prefixes);
-  }
-
-  /** What a registry drains of this metric: what its prefix is owed. */
-  share(home: MetricHome): Drainable {
-    let share = this.shares.get(home);
-    if (share === undefined) {
-      share = {
-        drain: (batch, nowMs) => this.drainFor(home.prefix, batch, nowMs, () => home.instanceId),
-      };
-      this.shares.set(home, share);
-    }
-    return share;
-  }
-
-  /** Hands the pending data to a batch (for a metric in one registry, or in none). */
-  drain(batch: BatchWriter, nowMs: number): void {
-    this.drainFor(this.prefixes[0]!, batch, nowMs);
+  /** The id gauge values are written under: the first registry's (undefined: in none). */
+  protected get homeInstanceId(): string | undefined {
+    return this.homes[0]?.instanceId;
   }
 
   /** prom-client's get(): this metric's global values, read from its registry's Redis. */
@@ -229,7 +225,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
       type: this.type,
       labelNames: this.labelNames,
       order: this.labelOrder(),
-      samples: this.collect(snapshot),
+      samples: this.samples(snapshot),
     };
   }
 
@@ -284,29 +280,27 @@ export abstract class Metric<T extends string = string, E = unknown> {
     return this.labelSet.keyOfArgs(args);
   }
 
-  /** The prefixes the data goes to changed (a registry joined or left). */
-  protected abstract sharesChanged(prefixes: readonly string[]): void;
+  /** Hands the data recorded since the last drain to a flush batch, and forgets it. */
+  abstract drain(batch: BatchWriter, nowMs: number): void;
   /**
-   * Hands the data owed to registries of `prefix` to the batch and forgets it; `instance` is
-   * the draining registry's instance id (undefined: a metric in no registry).
+   * Writes what the next flush would send, forgetting nothing: a scrape shows it on top of
+   * what it read (for metrics with a collect option).
    */
-  protected abstract drainFor(
-    prefix: string,
-    batch: BatchWriter,
-    nowMs: number,
-    instance?: () => string,
-  ): void;
-  /**
-   * Writes what registries of `prefix` would be sent by their next flush, forgetting nothing:
-   * a scrape adds it to what it read (for metrics with a collect option).
-   */
-  abstract writeUnflushed(prefix: string, batch: BatchWriter): void;
+  abstract peek(batch: BatchWriter): void;
   /** This metric's samples in what a scrape read. */
-  abstract collect(snapshot: Snapshot): Sample[];
+  abstract samples(snapshot: Snapshot): Sample[];
   /** Deletes its series: for every instance (sums), or this instance's values (gauges). */
   abstract reset(): void;
-  /** Data of `prefix` was given up unwritten: write all this instance holds again next time. */
-  unwritten(_prefix: string): void {}
+  /** A batch holding its data was given up unwritten: write all it holds again next time. */
+  lostWrite(): void {}
+}
+
+function twoDestinations(name: string, prefixes: readonly string[]): Error {
+  return new Error(
+    `prometheus-upstash: ${name} cannot join registries of different prefixes ` +
+      `(${prefixes.map((p) => JSON.stringify(p)).join(" and ")}): a metric's values live under ` +
+      "one prefix; make one metric per prefix, or give the registries the same prefix",
+  );
 }
 
 /** A child's startTimer(): the seconds elapsed go to `done`. */

@@ -4,7 +4,6 @@ import type { Series } from "../series.ts";
 import { SketchAccumulator } from "../sketch/accumulator.ts";
 import { DEFAULT_BUCKET_CAP } from "../sketch/collapse.ts";
 import { SketchCounts } from "../sketch/counts.ts";
-import { negativeToken, positiveToken, ZERO_TOKEN } from "../sketch/fields.ts";
 import { DEFAULT_RELATIVE_ACCURACY, LogMapping } from "../sketch/mapping.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { LabelValues, Sample } from "../types.ts";
@@ -46,21 +45,13 @@ interface Pending {
   n: number;
 }
 
-/** What a prefix is owed of one series (a metric in registries of several prefixes). */
-interface Owed {
-  count: number;
-  sum: number;
-  sketch: SketchCounts;
-  n: number;
-}
-
 /**
  * Magnitudes between 0 and the mapping's smallest bucket (subnormal doubles, below about
  * 1.1e-308) cannot be answered within α: they are refused rather than read back as 0.
  */
 function tooCloseToZero(name: string, v: number, tiny: number): RangeError {
   return new RangeError(
-    `Value ${v} of ${name} is too close to 0 for a summary: its quantiles keep their relative ` +
+    `prometheus-upstash: Value ${v} of ${name} is too close to 0 for a summary: its quantiles keep their relative ` +
       `accuracy for 0 and for magnitudes above ${tiny.toPrecision(4)} up to Number.MAX_VALUE`,
   );
 }
@@ -77,7 +68,7 @@ const DEFAULT_PERCENTILES = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
  * instances merge by adding, and a scrape reads one merged sketch per series over the sliding
  * window (maxAgeSeconds, ageBuckets). _sum and _count are global all-time sums.
  */
-export class Summary<T extends string = string> extends SumsMetric<T, Pending, Owed> {
+export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
   readonly type = "summary" as const;
   readonly percentiles: readonly number[];
   readonly maxAgeSeconds: number;
@@ -103,7 +94,9 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
     this.pruneAgedBuckets = config.pruneAgedBuckets === true;
     const alpha = config.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY;
     if (typeof alpha !== "number" || !(alpha > 0 && alpha < 1)) {
-      throw new Error(`relativeAccuracy of ${this.name} must be in (0, 1), got ${String(alpha)}`);
+      throw new Error(
+        `prometheus-upstash: relativeAccuracy of ${this.name} must be in (0, 1), got ${String(alpha)}`,
+      );
     }
     this.relativeAccuracy = alpha;
     this.mapping = new LogMapping(alpha);
@@ -117,15 +110,11 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === "object" && labels !== null) this.record(this.index.find(labels), value);
-    else this.record(this.index.blank(), labels);
+    this.record(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): SummaryChild {
-    const s = this.seriesOfArgs(args);
-    if (s === undefined) return this.child(this.unknownSeries(args));
-    s.child ??= this.child(s);
-    return s.child as SummaryChild;
+    return this.childOf(args) as SummaryChild;
   }
 
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
@@ -136,7 +125,7 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
     this.removeSeries(this.keyOfArgs(args));
   }
 
-  private child(series: Series<Pending>): SummaryChild {
+  protected child(series: Series<Pending>): SummaryChild {
     const live = this.liveSeries(series);
     const observe = (v: number) => this.record(live(), v);
     return { observe, startTimer: () => childTimer(observe) };
@@ -173,42 +162,15 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.summary(this.name, key, e.sketch.count, e.sum, e.n);
     batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
-    this.free(e); // written: drain() drops the entry, its memory goes back to the budget
   }
 
-  private free(e: Pending): void {
+  /** Drained or dropped: the sketch's memory goes back to the series budget. */
+  protected override release(e: Pending): void {
     e.sketch.release();
     this.seriesLimits.release(PENDING_ENTRY_BYTES);
   }
 
-  /** Written or dropped: the sketch's memory goes back to the series budget. */
-  protected override discard(e: Pending): void {
-    e.sketch.release();
-    this.seriesLimits.release(PENDING_ENTRY_BYTES);
-  }
-
-  protected writeOwed(batch: BatchWriter, key: string, o: Owed): void {
-    batch.summary(this.name, key, o.count, o.sum, o.n);
-    batch.sketch(
-      this.name,
-      key,
-      this.sliceMs,
-      this.ageBuckets,
-      this.maxBuckets,
-      tokensOf(o.sketch),
-    );
-  }
-
-  protected owe(owed: Owed | undefined, e: Pending): Owed {
-    const o = owed ?? { count: 0, sum: 0, sketch: new SketchCounts(), n: 0 };
-    o.count += e.sketch.count;
-    o.sum += e.sum;
-    o.n += e.n;
-    o.sketch.addTokens(e.sketch.tokens());
-    return o;
-  }
-
-  collect(snapshot: Snapshot): Sample[] {
+  samples(snapshot: Snapshot): Sample[] {
     const sums = snapshot.summary(this.name);
     const series = new Map(sums);
     if (series.size === 0 && this.labelNames.length === 0)
@@ -237,13 +199,4 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending, O
     }
     return samples;
   }
-}
-
-/** A merged sketch written back as tokens (sketch/fields.ts). */
-function tokensOf(sketch: SketchCounts): string {
-  const out: string[] = [];
-  for (const [index, count] of sketch.positive) out.push(positiveToken(index, count));
-  for (const [index, count] of sketch.negative) out.push(negativeToken(index, count));
-  if (sketch.zero > 0) out.push(`${ZERO_TOKEN}:${sketch.zero}`);
-  return out.join(" ");
 }

@@ -10,7 +10,7 @@
 // 256, wider than the whole double range at schema −4), and a wider spread also lowers it.
 
 import { encodePacked } from "./packed.ts";
-import { bucketIndex, MIN_SCHEMA, reduceIndex, type SchemaTables, tablesOf } from "./schema.ts";
+import { bucketIndex, MIN_SCHEMA, type SchemaTables, tablesOf } from "./schema.ts";
 
 const INITIAL_LENGTH = 32;
 const NO_ROOM = -1;
@@ -134,30 +134,6 @@ export class NativeAccumulator {
       }
       this.lowerSchema(true);
     }
-  }
-
-  /**
-   * Adds another accumulator's buckets into this one, at the lower of the two schemas (a
-   * histogram owing the same observations to registries of several prefixes keeps one
-   * accumulator per prefix this way, not one delta per flush).
-   */
-  absorb(other: NativeAccumulator): void {
-    while (this.schema > other.schema) this.lowerSchema(true);
-    this.zeroCount += other.zeroCount;
-    const into = (side: Window) => (index: number, n: number) => {
-      for (;;) {
-        const i = reduceIndex(index, other.schema - this.schema);
-        const added = side.add(i, this.maxSpan, n);
-        if (added === 0) return;
-        if (added === 1) {
-          if (++this.nonEmpty > this.maxBuckets) this.lowerSchema();
-          return;
-        }
-        this.lowerSchema(true);
-      }
-    };
-    other.positive.forEach(into(this.positive));
-    other.negative.forEach(into(this.negative));
   }
 
   /** Halves the resolution until the buckets fit (or once more, `force`, to fit a wider span). */

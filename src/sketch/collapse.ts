@@ -1,7 +1,8 @@
 // Bounding the number of buckets of one side of a sketch, as DDSketch's
 // CollapsingLowestDenseStore does: past the cap, the lowest indices are folded into the lowest
 // bucket that is kept. High quantiles (what a latency summary is read for) keep their accuracy;
-// only quantiles that fall in the folded range lose it. The same rule runs in Redis (lua.ts).
+// only quantiles that fall in the folded range lose it. The same rule runs in Redis
+// (store/lua/sketch.lua).
 
 /** Default maximum number of buckets per side of a sketch. */
 export const DEFAULT_BUCKET_CAP = 2048;

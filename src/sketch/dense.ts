@@ -3,8 +3,9 @@
 // range grows by doubling, and once it would span more than `maxSpan` indices the lowest are
 // folded into the lowest kept slot, exactly as DDSketch's CollapsingLowestDenseStore does with
 // binLimit = maxSpan (test/sketch/sketch.test.ts holds them to the same answers). This bounds
-// the memory and the flush size of a batch; Redis applies its own cap on top (lua.ts), by
-// number of buckets rather than by span, which never folds more than this does.
+// the memory and the flush size of a batch; Redis applies its own cap on top
+// (store/lua/sketch.lua), by number of buckets rather than by span, which never folds more
+// than this does.
 //
 // The array's bytes come out of a memory budget shared by every sketch of a registry. When the
 // budget has no room for a larger array (growth stops at half of it, so that new series still

@@ -1,6 +1,6 @@
 // How one sketch is written as text (the flush delta and the value of one Redis hash field per
 // summary series and time slice): tokens separated by spaces, so instances merge by adding the
-// counts of equal buckets (store/scripts.ts runs sketch_merge from lua.ts).
+// counts of equal buckets (store/scripts.ts runs sketch_merge from store/lua/sketch.lua).
 //
 //   "<i>:<c>"   c positive values in bucket i (i may be negative: values below 1)
 //   "n<i>:<c>"  c negative values whose magnitude is in bucket i

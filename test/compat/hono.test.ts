@@ -255,7 +255,8 @@ describe("@hono/prometheus's test suite, on both middlewares", () => {
 describe("issue 12, item 11: adapter options as @hono/prometheus has them", () => {
   it("metricOptions.*.registers: the standard metrics join those registries too", async () => {
     const registry = new Registry({ redis, prefix: "item11-main" });
-    const extra = new Registry({ redis, prefix: "item11-extra" });
+    // A metric's registries share one prefix (issue 20).
+    const extra = new Registry({ redis, prefix: "item11-main" });
     const { registerMetrics } = prometheus({
       registry,
       metricOptions: {

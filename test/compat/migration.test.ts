@@ -141,9 +141,10 @@ describe("3. metric.get() and collect()", () => {
 });
 
 describe("4. a metric in two registries shows its data in both", () => {
-  it("registries with different prefixes (and clients) each get every update", async () => {
-    const a = registry("two-a");
-    const b = registry("two-b");
+  it("registries of one prefix (and two clients) each show every update", async () => {
+    const prefix = uniquePrefix("migration-two");
+    const a = new Registry({ redis: newClient(), prefix });
+    const b = new Registry({ redis: newClient(), prefix });
     const c = new Counter({ name: "c_total", help: "c", labelNames: ["k"], registers: [a, b] });
     const h = new Histogram({ name: "h", help: "h", buckets: [1], registers: [a, b] });
     const s = new Summary({ name: "s", help: "s", percentiles: [0.5], registers: [a, b] });
@@ -206,8 +207,9 @@ describe("4. a metric in two registries shows its data in both", () => {
   });
 
   it("keeps feeding the registries still holding it after another removed it", async () => {
-    const a = registry("left-a");
-    const b = registry("left-b");
+    const prefix = uniquePrefix("migration-left");
+    const a = new Registry({ redis: newClient(), prefix });
+    const b = new Registry({ redis: newClient(), prefix });
     const c = new Counter({ name: "c_total", help: "c", registers: [a, b] });
     c.inc();
     a.removeSingleMetric("c_total");
@@ -215,6 +217,22 @@ describe("4. a metric in two registries shows its data in both", () => {
     await a.flush();
     await b.flush();
     expect(sampleValue(parseChecked(await b.metrics()), "c_total")).toBe(2);
+  });
+
+  it("registries of different prefixes are refused at registration, changing nothing (issue 20)", () => {
+    const a = registry("dest-a");
+    const b = registry("dest-b");
+    const message = /c_total cannot join registries of different prefixes/;
+    expect(() => new Counter({ name: "c_total", help: "c", registers: [a, b] })).toThrow(message);
+    expect(a.getSingleMetric("c_total")).toBeUndefined();
+    expect(b.getSingleMetric("c_total")).toBeUndefined();
+    const c = new Counter({ name: "c_total", help: "c", registers: [a] });
+    expect(() => b.registerMetric(c)).toThrow(message);
+    expect(b.getSingleMetric("c_total")).toBeUndefined();
+    // Once no registry holds it, it may go elsewhere.
+    a.removeSingleMetric("c_total");
+    b.registerMetric(c);
+    expect(b.getSingleMetric("c_total")).toBe(c);
   });
 });
 

@@ -82,31 +82,6 @@ describe("NativeAccumulator", () => {
     );
   });
 
-  it("absorbs another accumulator: the buckets of mapping both sets of values at the schema it ends at", () => {
-    fc.assert(
-      fc.property(
-        values,
-        values,
-        fc.integer({ min: -4, max: 8 }),
-        fc.integer({ min: -4, max: 8 }),
-        fc.integer({ min: 1, max: 60 }),
-        (a, b, schemaA, schemaB, maxBuckets) => {
-          const into = new NativeAccumulator(schemaA, DEFAULT_ZERO_THRESHOLD, maxBuckets);
-          const other = new NativeAccumulator(schemaB, DEFAULT_ZERO_THRESHOLD, maxBuckets);
-          for (const v of a) into.observe(v);
-          for (const v of b) other.observe(v);
-          into.absorb(other);
-          expect(into.schema).toBeLessThanOrEqual(Math.min(schemaA, other.schema));
-          const want = direct([...a, ...b], into.schema, DEFAULT_ZERO_THRESHOLD);
-          expect(into.buckets()).toEqual({ positive: want.positive, negative: want.negative });
-          expect(into.zeroCount).toBe(want.zero);
-          if (into.schema > MIN_SCHEMA) expect(into.bucketCount).toBeLessThanOrEqual(maxBuckets);
-        },
-      ),
-      { seed: SEED, numRuns: 400 },
-    );
-  });
-
   it("keeps its schema and arrays across clear(), and starts over empty", () => {
     const acc = new NativeAccumulator(8, DEFAULT_ZERO_THRESHOLD, 10);
     for (let i = 1; i <= 100; i++) acc.observe(i);

@@ -91,27 +91,6 @@ describe("native histograms in Redis", () => {
     expect(got.sampleCount).toBe(30);
   });
 
-  it("a histogram in registries of two prefixes owes the quiet one one accumulator, not one delta per flush", async () => {
-    const busy = new Registry({ redis: newClient(), prefix: uniquePrefix("native-busy") });
-    const quiet = new Registry({ redis: newClient(), prefix: uniquePrefix("native-quiet") });
-    const h = new Histogram({ name: "two", help: "t", native: true, registers: [busy, quiet] });
-    const model = new NativeAccumulator(5, DEFAULT_ZERO_THRESHOLD, 160);
-    for (let flush = 0; flush < 50; flush++) {
-      for (let i = 0; i < 4; i++) {
-        const v = 10 ** ((((flush * 4 + i) * 37) % 300) / 100 - 2);
-        h.observe(v);
-        model.observe(v);
-      }
-      await busy.flush();
-    }
-    await quiet.flush();
-    for (const registry of [busy, quiet]) {
-      const got = await histogramOf(registry, "two");
-      expect(got.sampleCount).toBe(200);
-      expect(rebuild(got.positiveSpan, got.positiveDelta)).toEqual(model.buckets().positive);
-    }
-  });
-
   it("text and OpenMetrics scrapes of a native histogram are the classic ones, unchanged", async () => {
     const prefix = uniquePrefix("native-text");
     const withNative = new Registry({ redis: newClient(), prefix });

@@ -1,5 +1,6 @@
-// How a registry's pending data reaches Redis despite the network: every part of a flush is a
-// batch with its writer's next sequence number, and a batch stays queued until a write that
+// The writer of one registry (one prefix): when writes start (schedule.ts), and how its pending
+// data reaches Redis despite the network. Every part of a flush is a batch with the writer's
+// next sequence number, and a batch stays queued until a write that
 // contains it succeeds. The write script applies a batch only if its number is above the
 // writer's record (store/scripts.ts), so a batch whose outcome we never learned (timeout, lost
 // response) is simply sent again with the next attempt or the next flush: applied once, never
@@ -8,8 +9,7 @@
 //
 // Bounds: batches are kept up to `maxPendingBytes` (the oldest dropped first) and for
 // MAX_BATCH_AGE_MS at most (far inside the time Redis keeps a dead writer's record); a request
-// carries at most `maxRequestBytes`. Whatever is dropped is counted in stats and self-metrics
-// and reported.
+// carries at most `maxRequestBytes`. Whatever is dropped is counted (account.ts) and reported.
 //
 // A request we stopped waiting for may still land (the client may retry it on its own for
 // seconds). So a batch remembers its requests in flight: one that applies it marks it landed
@@ -18,47 +18,25 @@
 import type { Drainable } from "../batch.ts";
 import { drainAll, type Part, REQUEST_OVERHEAD_BYTES, roomFor } from "../store/encode.ts";
 import type { RedisStore, WriteOutcome } from "../store/redis-store.ts";
+import { type DropReason, FlushAccount, type SelfDeltas } from "./account.ts";
 import type { ResolvedReliability } from "./options.ts";
-import type { DropReason, SelfDeltas, SelfMetrics } from "./self-metrics.ts";
+import { WriteSchedule } from "./schedule.ts";
 import { sleep, withTimeout } from "./timeout.ts";
-
-/** What flushes did, for self-monitoring and tests. */
-export interface FlushStats {
-  /** Flushes that had something to send. */
-  flushes: number;
-  /** Flushes that ended with data unwritten (kept for the next flush, or dropped). */
-  failedFlushes: number;
-  /** Metric updates given up: pending limit, age, series limit. */
-  droppedUpdates: number;
-  /** Write requests repeated after a failed or timed-out attempt. */
-  retries: number;
-  /** Batches Redis had applied already when they were sent again (skipped by their id). */
-  duplicateBatches: number;
-  /** Batches waiting for the next flush right now, and their bytes. */
-  pendingBatches: number;
-  pendingBytes: number;
-  /** Batches given up while a request for them was in flight: counted once it settles. */
-  unsettledBatches: number;
-  /** Throws of user callbacks (onError and the adapters' callbacks), swallowed. */
-  callbackErrors: number;
-}
-
-export function emptyFlushStats(): FlushStats {
-  return {
-    flushes: 0,
-    failedFlushes: 0,
-    droppedUpdates: 0,
-    retries: 0,
-    duplicateBatches: 0,
-    pendingBatches: 0,
-    pendingBytes: 0,
-    unsettledBatches: 0,
-    callbackErrors: 0,
-  };
-}
 
 /** Batches older than this are dropped: far inside HORIZON_MS, after which Redis forgets a writer. */
 export const MAX_BATCH_AGE_MS = 30 * 60_000;
+
+/** What a writer writes, and where: its registry, as the writer sees it. */
+export interface WriteSource {
+  /** Where writes go; undefined while the registry has no Redis client. */
+  readonly store: RedisStore | undefined;
+  /** The id gauge values of this isolate are stored under. */
+  readonly instanceId: string;
+  /** What a flush drains: the registry's metrics. */
+  drainables(): Iterable<Drainable>;
+  /** A batch holding metric data was given up: gauges write all their values again. */
+  lostWrite(): void;
+}
 
 interface QueuedBatch extends Part {
   seq: number;
@@ -73,63 +51,75 @@ interface QueuedBatch extends Part {
   dropped?: DropReason;
 }
 
-export class Flusher {
+export class Writer {
+  /** Everything this writer counts: `stats` and the self-metrics. */
+  readonly account: FlushAccount;
   private queue: QueuedBatch[] = [];
   private readonly unsettled = new Set<QueuedBatch>();
   private readonly options: ResolvedReliability;
-  private readonly stats: FlushStats;
-  private readonly self: SelfMetrics | undefined;
+  private readonly source: WriteSource;
   private readonly report: (error: unknown) => void;
-  private readonly onDropped: () => void;
+  /**
+   * Random id the batches are numbered under, made on the first write: never user-given and
+   * never shared, so two processes given one instance id cannot skip each other's data.
+   */
+  private id: string | undefined;
   /** Sequence number of the last batch made; the writer's batches are numbered from 1. */
   private seq = 0;
+  /** When writes start and whom each one serves; they run one at a time. */
+  private readonly schedule = new WriteSchedule(() => this.write());
 
-  constructor(
-    options: ResolvedReliability,
-    stats: FlushStats,
-    self: SelfMetrics | undefined,
-    report: (error: unknown) => void,
-    onDropped: () => void = () => {},
-  ) {
+  constructor(options: ResolvedReliability, source: WriteSource, report: (error: unknown) => void) {
     this.options = options;
-    this.stats = stats;
-    this.self = self;
+    this.source = source;
     this.report = report;
-    this.onDropped = onDropped;
+    this.account = new FlushAccount(options.selfMetrics);
   }
 
   /**
-   * Drains the metrics, then writes everything queued. Never rejects. `instance` names this
-   * isolate's gauge values; `writer` is the registry's own random id its batches are numbered
-   * under (never shared, so two processes given one instance id cannot skip each other's data).
+   * Resolves once a write holding everything recorded before the call has been answered (see
+   * schedule.ts for `intervalMs`). Rejects only when there is no Redis client to write to.
    */
-  async flush(
-    store: RedisStore,
-    metrics: Iterable<Drainable>,
-    instance: string,
-    writer: string,
-  ): Promise<void> {
+  flush(intervalMs: number): Promise<void> {
+    return this.schedule.written(intervalMs);
+  }
+
+  /** Counts updates given up outside the queue (series limit). */
+  countDropped(reason: DropReason, n: number): void {
+    this.account.dropped(reason, n);
+  }
+
+  /** One write: drains the metrics, then sends everything queued. */
+  private async write(): Promise<void> {
+    const store = this.source.store;
+    if (store === undefined) {
+      // A configuration error, not a Redis failure: say so loudly, once per flush.
+      const parts = drainAll(this.source.drainables(), "", Date.now(), Number.POSITIVE_INFINITY);
+      if (parts.length === 0) return;
+      this.account.dropped(
+        "no_redis",
+        parts.reduce((n, p) => n + p.updates, 0),
+      );
+      throw new Error(NO_REDIS);
+    }
+    this.id ??= randomId(12);
     const now = Date.now();
     this.queue = this.queue.filter((b) => !b.landed); // a late answer already applied them
     const carried = this.queue.length;
-    for (const part of drainAll(metrics, instance, now, this.partBytes)) this.enqueue(part, now);
-    if (this.self) {
-      const { parts, deltas } = this.self.drain(now, this.partBytes);
-      for (const [i, part] of parts.entries()) {
-        this.enqueue(part, now, i === 0 ? deltas : undefined);
-      }
-    }
+    const drained = drainAll(this.source.drainables(), this.source.instanceId, now, this.partBytes);
+    for (const part of drained) this.enqueue(part, now);
+    const { parts, deltas } = this.account.drainSelf(now, this.partBytes);
+    for (const [i, part] of parts.entries()) this.enqueue(part, now, i === 0 ? deltas : undefined);
     // What this flush just drained is tried at least once, however large: only batches carried
     // over from failed flushes make room for it. What is left after a failure obeys the bound.
     this.dropOverflow(now, this.queue.length - carried);
     if (this.queue.length === 0) return;
-    this.stats.flushes++;
+    this.account.flushed();
     while (this.queue.length > 0) {
       const group = this.nextRequest();
-      const outcome = await this.writeWithRetries(store, group, writer);
+      const outcome = await this.writeWithRetries(store, group, this.id);
       if (outcome === undefined) {
-        this.stats.failedFlushes++;
-        this.self?.countFailure();
+        this.account.failed();
         break;
       }
       this.queue.splice(0, group.length);
@@ -176,18 +166,17 @@ export class Flusher {
   private async writeWithRetries(
     store: RedisStore,
     group: QueuedBatch[],
-    writer: string,
+    id: string,
   ): Promise<WriteOutcome | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
         const outcome = await withTimeout(
-          this.track(group, store.write(group, writer)),
+          this.track(group, store.write(group, id)),
           this.options.timeoutMs,
           "a flush",
         );
         const duplicates = outcome.applied.filter((a) => !a).length;
-        this.stats.duplicateBatches += duplicates;
-        this.self?.countDuplicates(duplicates);
+        this.account.duplicates(duplicates);
         return outcome;
       } catch (error) {
         if (attempt >= this.options.retries) {
@@ -201,8 +190,7 @@ export class Flusher {
           );
           return undefined;
         }
-        this.stats.retries++;
-        this.self?.countRetry();
+        this.account.retried();
         await sleep(this.backoff(attempt));
       }
     }
@@ -238,7 +226,7 @@ export class Flusher {
     let limitUpdates = 0;
     for (const { seq, field, metric, reason } of outcome.refused) {
       const updates = group.find((b) => b.seq === seq)?.refusable.get(field) ?? 0;
-      this.countDropped(reason, updates);
+      this.account.dropped(reason, updates);
       if (reason === "global_series_limit") {
         limitUpdates += updates;
         overLimit.add(metric);
@@ -265,7 +253,7 @@ export class Flusher {
 
   private settle(batch: QueuedBatch): void {
     this.unsettled.delete(batch);
-    this.stats.unsettledBatches = this.unsettled.size;
+    this.updateQueued();
     if (!batch.landed) this.countDrop(batch, batch.dropped!);
   }
 
@@ -289,26 +277,25 @@ export class Flusher {
       bytes -= oldest.bytes;
       this.drop(oldest, reason);
     }
-    this.updateGauges();
+    this.updateQueued();
   }
 
   private drop(batch: QueuedBatch, reason: DropReason): void {
     if (batch.landed) return;
-    this.onDropped();
+    this.source.lostWrite();
     if (batch.inFlight > 0) {
       batch.dropped = reason;
       batch.args = []; // only the counts are needed from now on
       this.unsettled.add(batch);
-      this.stats.unsettledBatches = this.unsettled.size;
+      this.updateQueued();
       return;
     }
     this.countDrop(batch, reason);
   }
 
   private countDrop(batch: QueuedBatch, reason: DropReason): void {
-    this.stats.droppedUpdates += batch.updates;
-    this.self?.countDropped(reason, batch.updates);
-    if (batch.self) this.self?.giveBack(batch.self);
+    this.account.dropped(reason, batch.updates);
+    if (batch.self) this.account.giveBack(batch.self);
     if (batch.updates > 0) {
       this.report(
         new Error(
@@ -318,14 +305,19 @@ export class Flusher {
     }
   }
 
-  /** Counts updates given up outside the queue (series limit, no Redis client). */
-  countDropped(reason: DropReason, n: number): void {
-    this.stats.droppedUpdates += n;
-    this.self?.countDropped(reason, n);
+  private updateQueued(): void {
+    const bytes = this.queue.reduce((n, b) => n + b.bytes, 0);
+    this.account.queued(this.queue.length, bytes, this.unsettled.size);
   }
+}
 
-  private updateGauges(): void {
-    this.stats.pendingBatches = this.queue.length;
-    this.stats.pendingBytes = this.queue.reduce((n, b) => n + b.bytes, 0);
-  }
+/** The one wording of a flush or scrape with no Redis client to use. */
+export const NO_REDIS =
+  "prometheus-upstash: this registry has no Redis client; pass { redis } to the Registry or call setRedis()";
+
+export function randomId(size: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(size));
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
 }
