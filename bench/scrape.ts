@@ -10,7 +10,9 @@
 // `<metric>:<JSON of the sorted label set>` — the closest faithful reading of the README.
 import { Redis } from "@upstash/redis";
 import * as prom from "prom-client";
-import { Counter, Gauge, Registry } from "../src/index.ts";
+import { HONO_DURATION_BUCKETS } from "../src/adapters/hono.ts";
+import { Counter, Gauge, Histogram, type RedisClient, Registry } from "../src/index.ts";
+import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, ratio, writeResults } from "./lib/report.ts";
 import { type BenchStack, startBenchStack } from "./lib/stack.ts";
 import { barChart } from "./lib/svg.ts";
@@ -60,6 +62,25 @@ async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> 
     times.push(performance.now() - t);
   }
   return times;
+}
+
+/**
+ * The CPU side of a scrape alone: a client that answers the read script with `reply` (captured
+ * from a real scrape), so metrics() runs decode, collect and render with no HTTP and no Redis.
+ */
+function replaying(reply: unknown): RedisClient {
+  const answer = async () => reply;
+  return { eval: answer, evalsha: answer } as unknown as RedisClient;
+}
+
+/** A client that records the last reply of the real one. */
+function recording(redis: Redis): { client: RedisClient; last: () => unknown } {
+  let last: unknown;
+  const client = {
+    eval: async (...args: Parameters<Redis["eval"]>) => (last = await redis.eval(...args)),
+    evalsha: async (...args: Parameters<Redis["evalsha"]>) => (last = await redis.evalsha(...args)),
+  } as unknown as RedisClient;
+  return { client, last: () => last };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -112,6 +133,8 @@ interface Row {
   series: number;
   instances: number;
   oursMs: number;
+  /** metrics() on the replayed read reply: decode, collect and render, no I/O. */
+  renderMs: number;
   promClientMs: number;
   requestsPerScrape: number;
   responseBytes: number;
@@ -122,10 +145,110 @@ interface Row {
   seedBytesPerSeries: number;
 }
 
+const HONO_LABELS = ["method", "status", "ok", "route"] as const;
+/** Observations per label set of the Hono metrics (lognormal latencies, median 50 ms). */
+const HONO_OBSERVATIONS = 5;
+
+/** The Hono middleware's two metrics (its names, labels, buckets and native default). */
+function defineHono(registry: Registry) {
+  return {
+    total: new Counter({
+      name: "http_requests_total",
+      help: "Total number of HTTP requests",
+      labelNames: HONO_LABELS,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Duration of HTTP requests in seconds",
+      labelNames: HONO_LABELS,
+      buckets: HONO_DURATION_BUCKETS,
+      native: true,
+      registers: [registry],
+    }),
+  };
+}
+
+interface HonoRow {
+  labelSets: number;
+  textMs: number;
+  protobufMs: number;
+  promClientMs: number;
+}
+
+/**
+ * The Hono middleware's metrics at N label sets: metrics() (text) and metricsProtobuf() on the
+ * read reply replayed in process, against prom-client's metrics() with the same two metrics
+ * (classic buckets only: prom-client has no native histograms) and the same observations.
+ */
+async function honoCpu(stack: BenchStack, n: number): Promise<HonoRow> {
+  await stack.redis.flushall();
+  const prefix = "scrape-hono";
+  const labels = (i: number) => ({ method: "GET", status: "200", ok: "true", route: `/r/${i}` });
+  const random = mulberry32(n);
+  const latency = () =>
+    0.05 *
+    Math.exp(0.5 * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
+  const values = Array.from({ length: n * HONO_OBSERVATIONS }, latency);
+  const promRegistry = new prom.Registry();
+  const promTotal = new prom.Counter({
+    name: "http_requests_total",
+    help: "Total number of HTTP requests",
+    labelNames: HONO_LABELS,
+    registers: [promRegistry],
+  });
+  const promDuration = new prom.Histogram({
+    name: "http_request_duration_seconds",
+    help: "Duration of HTTP requests in seconds",
+    labelNames: HONO_LABELS,
+    buckets: [...HONO_DURATION_BUCKETS],
+    registers: [promRegistry],
+  });
+  // Instances of 5,000 label sets each, so no flush passes the request size limit.
+  for (let start = 0; start < n; start += 5000) {
+    const registry = new Registry({
+      redis: new Redis({ url: stack.url, token: stack.token }),
+      prefix,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    const { total, duration } = defineHono(registry);
+    for (let i = start; i < Math.min(n, start + 5000); i++) {
+      for (let k = 0; k < HONO_OBSERVATIONS; k++) {
+        const v = values[i * HONO_OBSERVATIONS + k]!;
+        total.inc(labels(i));
+        duration.observe(labels(i), v);
+        promTotal.inc(labels(i));
+        promDuration.observe(labels(i), v);
+      }
+    }
+    await registry.flush();
+  }
+  const recorder = recording(new Redis({ url: stack.url, token: stack.token }));
+  const capturing = new Registry({ redis: recorder.client, prefix });
+  defineHono(capturing);
+  await capturing.metrics();
+  const offline = new Registry({ redis: replaying(recorder.last()), prefix });
+  defineHono(offline);
+  const reps = repetitions(n);
+  return {
+    labelSets: n,
+    textMs: median(await timeIt(reps, () => offline.metrics())),
+    protobufMs: median(await timeIt(reps, () => offline.metricsProtobuf())),
+    promClientMs: median(await timeIt(reps, () => promRegistry.metrics())),
+  };
+}
+
 async function main(): Promise<void> {
   const stack = await startBenchStack();
   const rows: Row[] = [];
+  const honoRows: HonoRow[] = [];
   try {
+    for (const n of SERIES) {
+      honoRows.push(await honoCpu(stack, n));
+      console.log(`Hono metrics, ${n} label sets done`);
+    }
     // Load both scripts into Redis' script cache first, so no memory figure includes them.
     const warm = new Registry({
       redis: new Redis({ url: stack.url, token: stack.token }),
@@ -190,6 +313,16 @@ async function main(): Promise<void> {
           scrapes++;
         });
         const requestsPerScrape = stack.counts().requests / scrapes;
+
+        // Decode + collect + render alone, the captured reply replayed (no HTTP, no Redis).
+        const recorder = recording(new Redis({ url: stack.url, token: stack.token }));
+        const capturing = new Registry({ redis: recorder.client, prefix: PREFIX });
+        defineOurs(capturing);
+        await capturing.metrics();
+        const offline = new Registry({ redis: replaying(recorder.last()), prefix: PREFIX });
+        defineOurs(offline);
+        if ((await offline.metrics()) !== text) throw new Error("replayed scrape differs");
+        const cpuTimes = await timeIt(repetitions(n), () => offline.metrics());
         const exposedSamples = text
           .split("\n")
           .filter((l) => l !== "" && !l.startsWith("#")).length;
@@ -221,6 +354,7 @@ async function main(): Promise<void> {
           series: n,
           instances,
           oursMs: median(times),
+          renderMs: median(cpuTimes),
           promClientMs: median(promTimes),
           requestsPerScrape,
           responseBytes,
@@ -256,6 +390,29 @@ async function main(): Promise<void> {
       ratio(r.oursMs, r.promClientMs),
       r.requestsPerScrape,
       r.responseBytes,
+    ]),
+  );
+  printTable(
+    "Scrape CPU: median ms of metrics() on the read reply replayed in process (decode, collect, render; no HTTP, no Redis) against prom-client's in-memory metrics(), same run; target ≤ 1.5×",
+    ["series", "instances", "decode+render ms", "prom-client ms", "ratio"],
+    rows.map((r) => [
+      String(r.series),
+      String(r.instances),
+      r.renderMs,
+      r.promClientMs,
+      ratio(r.renderMs, r.promClientMs),
+    ]),
+  );
+  printTable(
+    `The Hono middleware's two metrics (counter + histogram of ${HONO_DURATION_BUCKETS.length} buckets with native: true), ${HONO_OBSERVATIONS} observations per label set: median ms of metrics() / metricsProtobuf() on the read reply replayed in process, against prom-client's metrics() (classic buckets only), same run`,
+    ["label sets", "text ms", "protobuf ms", "prom-client ms", "text ratio", "protobuf ratio"],
+    honoRows.map((r) => [
+      String(r.labelSets),
+      r.textMs,
+      r.protobufMs,
+      r.promClientMs,
+      ratio(r.textMs, r.promClientMs),
+      ratio(r.protobufMs, r.promClientMs),
     ]),
   );
   printTable(
@@ -303,6 +460,7 @@ async function main(): Promise<void> {
       seedLayout:
         "<metric>:<JSON of sorted labels> string keys; gauges carry gauge_index and an expiry",
       rows,
+      honoRows,
     },
     svg,
   );

@@ -110,12 +110,16 @@ interface Series {
 
 function gather(samples: readonly Sample[]): Series[] {
   const series = new Map<string, Series>();
+  let one: Series | undefined;
   for (const s of samples) {
-    const key = JSON.stringify(s.values);
-    let one = series.get(key);
-    if (!one) {
-      one = { labels: s, points: [], sum: 0, count: 0 };
-      series.set(key, one);
+    // A series' samples usually follow each other sharing one values array: no key to build.
+    if (one?.labels.values !== s.values) {
+      const key = JSON.stringify(s.values);
+      one = series.get(key);
+      if (!one) {
+        one = { labels: s, points: [], sum: 0, count: 0 };
+        series.set(key, one);
+      }
     }
     if (s.suffix === "_sum") one.sum = s.value;
     else if (s.suffix === "_count") {
