@@ -41,10 +41,11 @@ export function renderFamily(
   const defaultsFirst = f.type === "histogram";
   const omitted = om ? openMetricsOmits(f) : undefined;
   // The samples of one series share their values array (a histogram's 17 lines, say): its
-  // labels are escaped once, and le/quantile strings once per family.
+  // labels are escaped once, and an le/quantile pair shared by its series (a histogram's
+  // buckets) once per family.
   let lastValues: readonly string[] | undefined;
   let series = "";
-  const extras = new Map<string, string>();
+  const extras = new Map<Sample["extra"], string>();
   for (const s of f.samples) {
     if (omitted?.(s)) continue;
     if (s.values !== lastValues) {
@@ -63,9 +64,8 @@ export function renderFamily(
     }
     let extra = "";
     if (s.extra) {
-      const key = `${s.extra[0]}=${s.extra[1]}`;
-      extra = extras.get(key) ?? `,${s.extra[0]}="${escapeLabelValue(s.extra[1])}"`;
-      extras.set(key, extra);
+      extra = extras.get(s.extra) ?? `,${s.extra[0]}="${escapeLabelValue(s.extra[1])}"`;
+      extras.set(s.extra, extra);
     }
     const labels = defaultsFirst
       ? extra + own + series
