@@ -147,6 +147,38 @@ describe("NativeAccumulator", () => {
     );
   });
 
+  it("writes the canonical packed form (encodePacked's) for any observations", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -4, max: 8 }),
+        fc.array(
+          fc.oneof(
+            fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+            fc.constantFrom(0, 1, 2, 1.5, -3),
+          ),
+          { maxLength: 200 },
+        ),
+        (schema, values) => {
+          const acc = new NativeAccumulator(schema, 1e-9, 40);
+          for (const v of values) acc.observe(v);
+          const { positive, negative } = acc.buckets();
+          expect(acc.encode(1.25)).toBe(
+            encodePacked({
+              schema: acc.schema,
+              zeroThreshold: 1e-9,
+              zeroCount: acc.zeroCount,
+              count: values.length,
+              sum: 1.25,
+              positive,
+              negative,
+            }),
+          );
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
   it("stays bounded when values spread over the whole double range", () => {
     const acc = new NativeAccumulator(8, DEFAULT_ZERO_THRESHOLD, 160);
     for (let k = -1074; k <= 1023; k += 3) {
