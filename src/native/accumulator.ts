@@ -206,19 +206,6 @@ export class NativeAccumulator {
     return this.nonEmpty;
   }
 
-  /** The pending observations as buckets: [index, count] by ascending index. */
-  buckets(): { positive: [number, number][]; negative: [number, number][] } {
-    const positive: [number, number][] = [];
-    const negative: [number, number][] = [];
-    this.positive.forEach((i, n) => {
-      positive.push([i, n]);
-    });
-    this.negative.forEach((i, n) => {
-      negative.push([i, n]);
-    });
-    return { positive, negative };
-  }
-
   /** The packed delta (packed.ts) of what is pending; `sum` is the series' pending sum. */
   encode(sum: number): string {
     const [ps, pt, pn] = this.positive.pack();

@@ -8,5 +8,5 @@ export {
   type NativeHistogramOptions,
   resolveNativeOptions,
 } from "./options.ts";
-export { decodePacked, encodePacked, type NativeHistogram } from "./packed.ts";
+export { decodePacked, type NativeHistogram } from "./packed.ts";
 export * from "./schema.ts";

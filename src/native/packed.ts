@@ -10,8 +10,9 @@
 // significant first) ended by one terminal digit (`0-9A-Za-z`, 0–61): u = prefix·62 + t;
 // s = ±(prefix·31 + ⌊t/2⌋), negative when t is odd. A span's offset counts from the end of the
 // previous span (from index 0 for the first); the counts are deltas from the previous bucket
-// of the side. Canonical form (what both writers produce): buckets ascending, one empty bucket
-// between two others written as a zero count, a wider gap starting a new span.
+// of the side. Canonical form (what every writer produces: native_merge in Lua, the
+// accumulator's delta, test/native/merge-model.ts): buckets ascending, one empty bucket between
+// two others written as a zero count, a wider gap starting a new span.
 
 import type { NativeBuckets } from "../types.ts";
 import { frexp } from "./schema.ts";
@@ -55,42 +56,6 @@ export function packFloat(x: number): string {
     e++;
   }
   return packNumber(x < 0 ? -m : m, true) + packNumber(e, true);
-}
-
-/** The packed string of a native histogram (buckets by ascending index, zero counts left out). */
-export function encodePacked(h: NativeHistogram): string {
-  let out =
-    packNumber(h.schema, true) +
-    packFloat(h.zeroThreshold) +
-    packNumber(h.zeroCount) +
-    packNumber(h.count) +
-    packFloat(h.sum);
-  for (const buckets of [h.positive, h.negative]) {
-    const side = buckets.filter(([, n]) => n > 0);
-    let spans = 0;
-    let next = 0;
-    let previous = 0;
-    let body = "";
-    for (let k = 0, j = 0; k < side.length; k = ++j) {
-      // A span runs on while the next bucket is at most one empty bucket away.
-      while (j + 1 < side.length && side[j + 1]![0] - side[j]![0] <= 2) j++;
-      const first = side[k]![0];
-      body += packNumber(first - next, true) + packNumber(side[j]![0] - first + 1);
-      for (let i = k; i <= j; i++) {
-        const [index, n] = side[i]!;
-        if (i > k && index - side[i - 1]![0] === 2) {
-          body += packNumber(-previous, true); // the empty bucket between, as a zero count
-          previous = 0;
-        }
-        body += packNumber(n - previous, true);
-        previous = n;
-      }
-      next = side[j]![0] + 1;
-      spans++;
-    }
-    out += packNumber(spans) + body;
-  }
-  return out;
 }
 
 const VALUE = new Int8Array(128).fill(-1);

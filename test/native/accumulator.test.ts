@@ -8,10 +8,10 @@ import {
   bucketIndex,
   DEFAULT_ZERO_THRESHOLD,
   decodePacked,
-  encodePacked,
   MIN_SCHEMA,
   NativeAccumulator,
 } from "../../src/native/index.ts";
+import { bucketsOf, encodePacked } from "./merge-model.ts";
 
 const SEED = 20261202;
 
@@ -59,7 +59,7 @@ describe("NativeAccumulator", () => {
           const acc = new NativeAccumulator(schema, zt, maxBuckets);
           for (const v of vs) acc.observe(v);
           const want = direct(vs, acc.schema, zt);
-          expect(acc.buckets()).toEqual({ positive: want.positive, negative: want.negative });
+          expect(bucketsOf(acc)).toEqual({ positive: want.positive, negative: want.negative });
           expect(acc.zeroCount).toBe(want.zero);
           expect(acc.bucketCount).toBe(want.positive.length + want.negative.length);
           // Within the bounds, unless already at the lowest schema.
@@ -99,7 +99,7 @@ describe("NativeAccumulator", () => {
           into.absorb(other);
           expect(into.schema).toBeLessThanOrEqual(Math.min(schemaA, other.schema));
           const want = direct([...a, ...b], into.schema, DEFAULT_ZERO_THRESHOLD);
-          expect(into.buckets()).toEqual({ positive: want.positive, negative: want.negative });
+          expect(bucketsOf(into)).toEqual({ positive: want.positive, negative: want.negative });
           expect(into.zeroCount).toBe(want.zero);
           if (into.schema > MIN_SCHEMA) expect(into.bucketCount).toBeLessThanOrEqual(maxBuckets);
         },
@@ -115,11 +115,11 @@ describe("NativeAccumulator", () => {
     expect(lowered).toBeLessThan(8);
     acc.clear();
     expect(acc.isEmpty).toBe(true);
-    expect(acc.buckets()).toEqual({ positive: [], negative: [] });
+    expect(bucketsOf(acc)).toEqual({ positive: [], negative: [] });
     acc.observe(-1e6);
     acc.observe(0);
     expect(acc.schema).toBe(lowered);
-    expect(acc.buckets()).toEqual({ positive: [], negative: [[bucketIndex(1e6, lowered), 1]] });
+    expect(bucketsOf(acc)).toEqual({ positive: [], negative: [[bucketIndex(1e6, lowered), 1]] });
     expect(acc.zeroCount).toBe(1);
   });
 
@@ -161,7 +161,7 @@ describe("NativeAccumulator", () => {
         (schema, values) => {
           const acc = new NativeAccumulator(schema, 1e-9, 40);
           for (const v of values) acc.observe(v);
-          const { positive, negative } = acc.buckets();
+          const { positive, negative } = direct(values, acc.schema, 1e-9);
           expect(acc.encode(1.25)).toBe(
             encodePacked({
               schema: acc.schema,
@@ -187,7 +187,7 @@ describe("NativeAccumulator", () => {
     }
     expect(acc.schema).toBe(MIN_SCHEMA);
     expect(acc.zeroCount + acc.bucketCount).toBeGreaterThan(0);
-    const { positive, negative } = acc.buckets();
+    const { positive, negative } = bucketsOf(acc);
     const total = [...positive, ...negative].reduce((n, [, c]) => n + c, 0) + acc.zeroCount;
     expect(total).toBe(2 * Math.floor((1023 + 1074) / 3 + 1));
   });

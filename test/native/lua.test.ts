@@ -8,7 +8,6 @@ import {
   bucketIndex,
   DEFAULT_ZERO_THRESHOLD,
   decodePacked,
-  encodePacked,
   fractions,
   NativeAccumulator,
   type NativeHistogram,
@@ -16,7 +15,7 @@ import {
 import { DIGITS, packFloat, packNumber } from "../../src/native/packed.ts";
 import { NATIVE_LUA } from "../../src/store/lua.generated.ts";
 import { mulberry32 } from "../../tools/prng.ts";
-import { mergePacked } from "./merge-model.ts";
+import { encodePacked, mergePacked } from "./merge-model.ts";
 
 const SEED = 20261203;
 

@@ -1,8 +1,16 @@
 // The merge rule of native_merge (src/store/lua/native.lua) in TypeScript, producing the same
 // string or the same error: the model test/native/lua.test.ts holds the Lua to, and a merge for
-// tests that combine packed values outside Redis. Test-only: Redis does every merge.
+// tests that combine packed values outside Redis; with the canonical writer of any histogram.
+// Test-only: Redis does every merge, the accumulator writes its own deltas.
 
-import { DIGITS, encodePacked } from "../../src/native/packed.ts";
+import type { NativeAccumulator } from "../../src/native/accumulator.ts";
+import {
+  DIGITS,
+  decodePacked,
+  type NativeHistogram,
+  packFloat,
+  packNumber,
+} from "../../src/native/packed.ts";
 import { insideZero, MAX_SCHEMA, MIN_SCHEMA } from "../../src/native/schema.ts";
 
 /** Largest count (and number) accepted: beyond 2^53 integers stop being exact. */
@@ -154,4 +162,46 @@ export function mergePacked(old: string | undefined, delta: string, maxBuckets: 
 
 function sorted(buckets: Map<number, number>): [number, number][] {
   return [...buckets].sort((a, b) => a[0] - b[0]);
+}
+
+/** The canonical packed string of a native histogram (buckets by ascending index, zero counts left out). */
+export function encodePacked(h: NativeHistogram): string {
+  let out =
+    packNumber(h.schema, true) +
+    packFloat(h.zeroThreshold) +
+    packNumber(h.zeroCount) +
+    packNumber(h.count) +
+    packFloat(h.sum);
+  for (const buckets of [h.positive, h.negative]) {
+    const side = buckets.filter(([, n]) => n > 0);
+    let spans = 0;
+    let next = 0;
+    let previous = 0;
+    let body = "";
+    for (let k = 0, j = 0; k < side.length; k = ++j) {
+      // A span runs on while the next bucket is at most one empty bucket away.
+      while (j + 1 < side.length && side[j + 1]![0] - side[j]![0] <= 2) j++;
+      const first = side[k]![0];
+      body += packNumber(first - next, true) + packNumber(side[j]![0] - first + 1);
+      for (let i = k; i <= j; i++) {
+        const [index, n] = side[i]!;
+        if (i > k && index - side[i - 1]![0] === 2) {
+          body += packNumber(-previous, true); // the empty bucket between, as a zero count
+          previous = 0;
+        }
+        body += packNumber(n - previous, true);
+        previous = n;
+      }
+      next = side[j]![0] + 1;
+      spans++;
+    }
+    out += packNumber(spans) + body;
+  }
+  return out;
+}
+
+/** An accumulator's pending buckets, read back from its packed delta. */
+export function bucketsOf(acc: NativeAccumulator): Pick<NativeHistogram, "positive" | "negative"> {
+  const { positive, negative } = decodePacked(acc.encode(0));
+  return { positive, negative };
 }

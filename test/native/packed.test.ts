@@ -7,14 +7,13 @@ import {
   bucketIndex,
   DEFAULT_ZERO_THRESHOLD,
   decodePacked,
-  encodePacked,
   NativeAccumulator,
   type NativeHistogram,
   resolveNativeOptions,
 } from "../../src/native/index.ts";
 import { packFloat, packNumber } from "../../src/native/packed.ts";
 import { mulberry32 } from "../../tools/prng.ts";
-import { mergePacked } from "./merge-model.ts";
+import { encodePacked, mergePacked } from "./merge-model.ts";
 
 const SEED = 20261205;
 
