@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   "hot-path": "synchronous metric calls vs prom-client",
   cost: "billed commands (Upstash's rule), requests and bytes per flush and per scrape vs @upstash/redis and the seed layout",
   scrape: "metrics() time vs prom-client, requests per scrape, Redis memory per series",
+  "scrape-workerd": "workerd CPU of one /metrics request of the example Worker (Hono metrics)",
   "worker-overhead": "example Worker latency with vs without the middleware (Miniflare)",
   throughput: "invocations/s through several Miniflare instances, commands per invocation",
   "flush-cost": "billed commands per 1,000 requests at fixed rates, default interval vs 0",

@@ -10,13 +10,17 @@
 // `<metric>:<JSON of the sorted label set>` — the closest faithful reading of the README.
 import { Redis } from "@upstash/redis";
 import * as prom from "prom-client";
-import { Counter, Gauge, Registry } from "../src/index.ts";
+import { HONO_DURATION_BUCKETS } from "../src/adapters/hono.ts";
+import { Counter, Gauge, Histogram, type RedisClient, Registry } from "../src/index.ts";
+import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, ratio, writeResults } from "./lib/report.ts";
 import { type BenchStack, startBenchStack } from "./lib/stack.ts";
 import { barChart } from "./lib/svg.ts";
 
 const SERIES = (process.env["BENCH_SCRAPE_SERIES"] ?? "1000,10000,100000").split(",").map(Number);
 const INSTANCES = [10, 100];
+/** Which parts run: "counters" (counters and gauges, memory, the seed layout), "hono". */
+const PARTS = (process.env["BENCH_SCRAPE_PARTS"] ?? "counters,hono").split(",");
 const PREFIX = "scrape";
 const COUNTER = "bench_requests_total";
 const GAUGE = "bench_in_flight";
@@ -60,6 +64,47 @@ async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> 
     times.push(performance.now() - t);
   }
   return times;
+}
+
+/**
+ * The CPU side of a scrape alone: a client that answers the read script with `reply` (captured
+ * from a real scrape), so metrics() runs decode, collect and render with no HTTP and no Redis.
+ */
+function replaying(reply: unknown): RedisClient {
+  const answer = async () => reply;
+  return { eval: answer, evalsha: answer } as unknown as RedisClient;
+}
+
+/**
+ * A client that records the read replies of the last scrape of the real one, as one reply (the
+ * pages' lines under the first page's header, marked as the last page).
+ */
+function recording(redis: Redis): { client: RedisClient; last: () => unknown } {
+  let pages: string[] = [];
+  const keep = (args: unknown[], reply: unknown) => {
+    if (typeof reply === "string" && reply.startsWith("#")) {
+      if ((args[0] as string[] | undefined)?.[0] === "s0") pages = [];
+      pages.push(reply);
+    }
+    return reply;
+  };
+  const client = {
+    eval: async (script: string, keys: string[], args: string[]) =>
+      keep([args], await redis.eval(script, keys, args)),
+    evalsha: async (sha: string, keys: string[], args: string[]) =>
+      keep([args], await redis.evalsha(sha, keys, args)),
+  } as unknown as RedisClient;
+  const last = () => {
+    const [first = "#0 . -", ...rest] = pages;
+    const cut = first.indexOf("\n");
+    const [now] = (cut < 0 ? first : first.slice(0, cut)).split(" ");
+    const lines = [first, ...rest].map((page) => {
+      const at = page.indexOf("\n");
+      return at < 0 ? "" : page.slice(at + 1);
+    });
+    return [`${now} . -`, ...lines.filter((l) => l !== "")].join("\n");
+  };
+  return { client, last };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -112,6 +157,8 @@ interface Row {
   series: number;
   instances: number;
   oursMs: number;
+  /** metrics() on the replayed read reply: decode, collect and render, no I/O. */
+  renderMs: number;
   promClientMs: number;
   requestsPerScrape: number;
   responseBytes: number;
@@ -122,10 +169,111 @@ interface Row {
   seedBytesPerSeries: number;
 }
 
+const HONO_LABELS = ["method", "status", "ok", "route"] as const;
+/** Observations per label set of the Hono metrics (lognormal latencies, median 50 ms). */
+const HONO_OBSERVATIONS = 5;
+
+/** The Hono middleware's two metrics (its names, labels, buckets and native default). */
+function defineHono(registry: Registry) {
+  return {
+    total: new Counter({
+      name: "http_requests_total",
+      help: "Total number of HTTP requests",
+      labelNames: HONO_LABELS,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Duration of HTTP requests in seconds",
+      labelNames: HONO_LABELS,
+      buckets: HONO_DURATION_BUCKETS,
+      native: true,
+      registers: [registry],
+    }),
+  };
+}
+
+interface HonoRow {
+  labelSets: number;
+  textMs: number;
+  protobufMs: number;
+  promClientMs: number;
+}
+
+/**
+ * The Hono middleware's metrics at N label sets: metrics() (text) and metricsProtobuf() on the
+ * read reply replayed in process, against prom-client's metrics() with the same two metrics
+ * (classic buckets only: prom-client has no native histograms) and the same observations.
+ */
+async function honoCpu(stack: BenchStack, n: number): Promise<HonoRow> {
+  await stack.redis.flushall();
+  const prefix = "scrape-hono";
+  const labels = (i: number) => ({ method: "GET", status: "200", ok: "true", route: `/r/${i}` });
+  const random = mulberry32(n);
+  const latency = () =>
+    0.05 *
+    Math.exp(0.5 * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
+  const values = Array.from({ length: n * HONO_OBSERVATIONS }, latency);
+  const promRegistry = new prom.Registry();
+  const promTotal = new prom.Counter({
+    name: "http_requests_total",
+    help: "Total number of HTTP requests",
+    labelNames: HONO_LABELS,
+    registers: [promRegistry],
+  });
+  const promDuration = new prom.Histogram({
+    name: "http_request_duration_seconds",
+    help: "Duration of HTTP requests in seconds",
+    labelNames: HONO_LABELS,
+    buckets: [...HONO_DURATION_BUCKETS],
+    registers: [promRegistry],
+  });
+  // Instances of 5,000 label sets each, so no flush passes the request size limit.
+  for (let start = 0; start < n; start += 5000) {
+    const registry = new Registry({
+      redis: new Redis({ url: stack.url, token: stack.token }),
+      prefix,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    const { total, duration } = defineHono(registry);
+    for (let i = start; i < Math.min(n, start + 5000); i++) {
+      for (let k = 0; k < HONO_OBSERVATIONS; k++) {
+        const v = values[i * HONO_OBSERVATIONS + k]!;
+        total.inc(labels(i));
+        duration.observe(labels(i), v);
+        promTotal.inc(labels(i));
+        promDuration.observe(labels(i), v);
+      }
+    }
+    await registry.flush();
+  }
+  const recorder = recording(new Redis({ url: stack.url, token: stack.token }));
+  // A long timeout: one read of 100k label sets takes seconds in Redis (issue 19).
+  const capturing = new Registry({ redis: recorder.client, prefix, timeoutMs: 120_000 });
+  defineHono(capturing);
+  await capturing.metrics();
+  const offline = new Registry({ redis: replaying(recorder.last()), prefix });
+  defineHono(offline);
+  const reps = repetitions(n);
+  return {
+    labelSets: n,
+    textMs: median(await timeIt(reps, () => offline.metrics())),
+    protobufMs: median(await timeIt(reps, () => offline.metricsProtobuf())),
+    promClientMs: median(await timeIt(reps, () => promRegistry.metrics())),
+  };
+}
+
 async function main(): Promise<void> {
   const stack = await startBenchStack();
   const rows: Row[] = [];
+  const honoRows: HonoRow[] = [];
   try {
+    for (const n of PARTS.includes("hono") ? SERIES : []) {
+      honoRows.push(await honoCpu(stack, n));
+      console.log(`Hono metrics, ${n} label sets done`);
+    }
     // Load both scripts into Redis' script cache first, so no memory figure includes them.
     const warm = new Registry({
       redis: new Redis({ url: stack.url, token: stack.token }),
@@ -135,7 +283,7 @@ async function main(): Promise<void> {
     await warm.flush();
     await warm.metrics();
 
-    for (const n of SERIES) {
+    for (const n of PARTS.includes("counters") ? SERIES : []) {
       // prom-client holds the same N series in memory; its scrape does not depend on instances.
       const promRegistry = new prom.Registry();
       const promCounter = new prom.Counter({
@@ -190,6 +338,20 @@ async function main(): Promise<void> {
           scrapes++;
         });
         const requestsPerScrape = stack.counts().requests / scrapes;
+
+        // Decode + collect + render alone, the captured reply replayed (no HTTP, no Redis).
+        const recorder = recording(new Redis({ url: stack.url, token: stack.token }));
+        const capturing = new Registry({
+          redis: recorder.client,
+          prefix: PREFIX,
+          timeoutMs: 120_000,
+        });
+        defineOurs(capturing);
+        await capturing.metrics();
+        const offline = new Registry({ redis: replaying(recorder.last()), prefix: PREFIX });
+        defineOurs(offline);
+        if ((await offline.metrics()) !== text) throw new Error("replayed scrape differs");
+        const cpuTimes = await timeIt(repetitions(n), () => offline.metrics());
         const exposedSamples = text
           .split("\n")
           .filter((l) => l !== "" && !l.startsWith("#")).length;
@@ -221,6 +383,7 @@ async function main(): Promise<void> {
           series: n,
           instances,
           oursMs: median(times),
+          renderMs: median(cpuTimes),
           promClientMs: median(promTimes),
           requestsPerScrape,
           responseBytes,
@@ -256,6 +419,29 @@ async function main(): Promise<void> {
       ratio(r.oursMs, r.promClientMs),
       r.requestsPerScrape,
       r.responseBytes,
+    ]),
+  );
+  printTable(
+    "Scrape CPU: median ms of metrics() on the read reply replayed in process (decode, collect, render; no HTTP, no Redis) against prom-client's in-memory metrics(), same run; target ≤ 1.5×",
+    ["series", "instances", "decode+render ms", "prom-client ms", "ratio"],
+    rows.map((r) => [
+      String(r.series),
+      String(r.instances),
+      r.renderMs,
+      r.promClientMs,
+      ratio(r.renderMs, r.promClientMs),
+    ]),
+  );
+  printTable(
+    `The Hono middleware's two metrics (counter + histogram of ${HONO_DURATION_BUCKETS.length} buckets with native: true), ${HONO_OBSERVATIONS} observations per label set: median ms of metrics() / metricsProtobuf() on the read reply replayed in process, against prom-client's metrics() (classic buckets only), same run`,
+    ["label sets", "text ms", "protobuf ms", "prom-client ms", "text ratio", "protobuf ratio"],
+    honoRows.map((r) => [
+      String(r.labelSets),
+      r.textMs,
+      r.protobufMs,
+      r.promClientMs,
+      ratio(r.textMs, r.promClientMs),
+      ratio(r.protobufMs, r.promClientMs),
     ]),
   );
   printTable(
@@ -303,6 +489,7 @@ async function main(): Promise<void> {
       seedLayout:
         "<metric>:<JSON of sorted labels> string keys; gauges carry gauge_index and an expiry",
       rows,
+      honoRows,
     },
     svg,
   );

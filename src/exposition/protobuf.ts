@@ -13,14 +13,28 @@ const TYPE = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
 
 const utf8 = new TextEncoder();
 const float64 = new DataView(new ArrayBuffer(8));
+const float64Bytes = new Uint8Array(float64.buffer);
 
-/** Appends protobuf fields to a byte array. Integers up to 2^53 (arithmetic, not 32-bit ops). */
+/**
+ * Appends protobuf fields to one growing byte buffer. Integers up to 2^53 (arithmetic, not
+ * 32-bit ops). A nested message is written in place after a one-byte length, moved up when its
+ * length needs more bytes: no buffer per message.
+ */
 class Writer {
-  readonly out: number[] = [];
+  out = new Uint8Array(1024);
+  at = 0;
+
+  private room(n: number): void {
+    if (this.at + n <= this.out.length) return;
+    const next = new Uint8Array(Math.max(this.out.length * 2, this.at + n));
+    next.set(this.out.subarray(0, this.at));
+    this.out = next;
+  }
 
   varint(v: number): void {
-    for (; v > 127; v = Math.floor(v / 128)) this.out.push((v % 128) | 128);
-    this.out.push(v);
+    this.room(8);
+    for (; v > 127; v = Math.floor(v / 128)) this.out[this.at++] = (v % 128) | 128;
+    this.out[this.at++] = v;
   }
 
   /** uint32/uint64/enum (wire type 0). */
@@ -37,25 +51,40 @@ class Writer {
   /** double (wire type 1, little-endian). */
   double(field: number, v: number): void {
     this.varint(field * 8 + 1);
+    this.room(8);
     float64.setFloat64(0, v, true);
-    for (let i = 0; i < 8; i++) this.out.push(float64.getUint8(i));
+    this.out.set(float64Bytes, this.at);
+    this.at += 8;
   }
 
-  /** Length-delimited (wire type 2); field 0 writes the length and bytes alone (a frame). */
-  bytes(field: number, bytes: ArrayLike<number>): void {
+  /**
+   * Length-delimited (wire type 2): the field's key, then `write`'s bytes behind their length;
+   * field 0 writes the length and bytes alone (a frame of the delimited stream).
+   */
+  message(field: number, write: (w: Writer) => void): void {
     if (field) this.varint(field * 8 + 2);
-    this.varint(bytes.length);
-    for (let i = 0; i < bytes.length; i++) this.out.push(bytes[i]!);
+    this.room(1);
+    const start = ++this.at; // one byte kept for the length
+    write(this);
+    const length = this.at - start;
+    let size = 1;
+    for (let v = length; v > 127; v = Math.floor(v / 128)) size++;
+    if (size > 1) {
+      this.room(size - 1);
+      this.out.copyWithin(start + size - 1, start, this.at);
+      this.at += size - 1;
+    }
+    let at = start - 1;
+    let v = length;
+    for (; v > 127; v = Math.floor(v / 128)) this.out[at++] = (v % 128) | 128;
+    this.out[at] = v;
   }
 
   string(field: number, s: string): void {
-    this.bytes(field, utf8.encode(s));
-  }
-
-  message(field: number, write: (w: Writer) => void): void {
-    const inner = new Writer();
-    write(inner);
-    this.bytes(field, inner.out);
+    this.message(field, (w) => {
+      w.room(s.length * 3);
+      w.at += utf8.encodeInto(s, w.out.subarray(w.at)).written;
+    });
   }
 }
 
@@ -110,12 +139,16 @@ interface Series {
 
 function gather(samples: readonly Sample[]): Series[] {
   const series = new Map<string, Series>();
+  let one: Series | undefined;
   for (const s of samples) {
-    const key = JSON.stringify(s.values);
-    let one = series.get(key);
-    if (!one) {
-      one = { labels: s, points: [], sum: 0, count: 0 };
-      series.set(key, one);
+    // A series' samples usually follow each other sharing one values array: no key to build.
+    if (one?.labels.values !== s.values) {
+      const key = JSON.stringify(s.values);
+      one = series.get(key);
+      if (!one) {
+        one = { labels: s, points: [], sum: 0, count: 0 };
+        series.set(key, one);
+      }
     }
     if (s.suffix === "_sum") one.sum = s.value;
     else if (s.suffix === "_count") {
@@ -167,56 +200,57 @@ export function encodeProtobuf(
         }
       }
     };
-    const family = new Writer();
-    family.string(1, f.name);
-    family.string(2, f.help);
-    // Anything else (a custom metric's own type) goes out as UNTYPED = 3.
-    family.uint(3, TYPE[f.type as keyof typeof TYPE] ?? 3);
-    if (f.type === "counter" || f.type === "gauge") {
-      for (const s of f.samples) {
-        family.message(4, (m) => {
-          labels(m, s, true);
-          // Metric.counter = 3, Metric.gauge = 2: { double value = 1; }
-          m.message(f.type === "counter" ? 3 : 2, (v) => v.double(1, s.value));
-        });
-      }
-    } else {
-      for (const s of gather(f.samples)) {
-        family.message(4, (m) => {
-          labels(m, s.labels, false);
-          if (f.type === "summary") {
-            // Summary (Metric field 4): sample_count = 1, sample_sum = 2, quantile = 3.
-            m.message(4, (v) => {
-              v.uint(1, Math.max(0, Math.round(s.count)));
-              v.double(2, s.sum);
-              for (const [q, value] of s.points) {
-                v.message(3, (p) => {
-                  p.double(1, q);
-                  p.double(2, value);
+    // A frame: the MetricFamily message behind its length (a field key would be 0x0a).
+    out.message(0, (family) => {
+      family.string(1, f.name);
+      family.string(2, f.help);
+      // Anything else (a custom metric's own type) goes out as UNTYPED = 3.
+      family.uint(3, TYPE[f.type as keyof typeof TYPE] ?? 3);
+      if (f.type === "counter" || f.type === "gauge") {
+        for (const s of f.samples) {
+          family.message(4, (m) => {
+            labels(m, s, true);
+            // Metric.counter = 3, Metric.gauge = 2: { double value = 1; }
+            m.message(f.type === "counter" ? 3 : 2, (v) => v.double(1, s.value));
+          });
+        }
+      } else {
+        for (const s of gather(f.samples)) {
+          family.message(4, (m) => {
+            labels(m, s.labels, false);
+            if (f.type === "summary") {
+              // Summary (Metric field 4): sample_count = 1, sample_sum = 2, quantile = 3.
+              m.message(4, (v) => {
+                v.uint(1, Math.max(0, Math.round(s.count)));
+                v.double(2, s.sum);
+                for (const [q, value] of s.points) {
+                  v.message(3, (p) => {
+                    p.double(1, q);
+                    p.double(2, value);
+                  });
+                }
+              });
+              return;
+            }
+            // Histogram (Metric field 7): sample_count = 1 (or _float = 4), sample_sum = 2,
+            // bucket = 3 { cumulative_count = 1 (or _float = 4), upper_bound = 2 }.
+            m.message(7, (h) => {
+              count(h, 1, 4, s.count);
+              h.double(2, s.sum);
+              // The +Inf bucket is implied by the count (metrics.proto), as client_golang leaves it.
+              for (const [le, cumulative] of s.points) {
+                if (le === Infinity) continue;
+                h.message(3, (b) => {
+                  count(b, 1, 4, cumulative);
+                  b.double(2, le);
                 });
               }
+              if (s.native) native(h, s.native);
             });
-            return;
-          }
-          // Histogram (Metric field 7): sample_count = 1 (or _float = 4), sample_sum = 2,
-          // bucket = 3 { cumulative_count = 1 (or _float = 4), upper_bound = 2 }.
-          m.message(7, (h) => {
-            count(h, 1, 4, s.count);
-            h.double(2, s.sum);
-            // The +Inf bucket is implied by the count (metrics.proto), as client_golang leaves it.
-            for (const [le, cumulative] of s.points) {
-              if (le === Infinity) continue;
-              h.message(3, (b) => {
-                count(b, 1, 4, cumulative);
-                b.double(2, le);
-              });
-            }
-            if (s.native) native(h, s.native);
           });
-        });
+        }
       }
-    }
-    out.bytes(0, family.out);
+    });
   }
-  return Uint8Array.from(out.out);
+  return out.out.slice(0, out.at);
 }

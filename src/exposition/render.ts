@@ -40,12 +40,21 @@ export function renderFamily(
   const extraFirst = f.type === "histogram" || f.type === "summary";
   const defaultsFirst = f.type === "histogram";
   const omitted = om ? openMetricsOmits(f) : undefined;
+  // The samples of one series share their values array (a histogram's 17 lines, say): its
+  // labels are escaped once, and an le/quantile pair shared by its series (a histogram's
+  // buckets) once per family.
+  let lastValues: readonly string[] | undefined;
+  let series = "";
+  const extras = new Map<Sample["extra"], string>();
   for (const s of f.samples) {
     if (omitted?.(s)) continue;
-    let series = "";
-    for (const i of order) {
-      const v = s.values[i];
-      if (v) series += `,${names[i]}="${escapeLabelValue(v)}"`;
+    if (s.values !== lastValues) {
+      lastValues = s.values;
+      series = "";
+      for (const i of order) {
+        const v = s.values[i];
+        if (v) series += `,${names[i]}="${escapeLabelValue(v)}"`;
+      }
     }
     let own = "";
     for (const [name, v] of defaults) {
@@ -53,7 +62,11 @@ export function renderFamily(
       const i = names.indexOf(name);
       if (i < 0 || !s.values[i]) own += `,${name}="${escapeLabelValue(v)}"`;
     }
-    const extra = s.extra ? `,${s.extra[0]}="${escapeLabelValue(s.extra[1])}"` : "";
+    let extra = "";
+    if (s.extra) {
+      extra = extras.get(s.extra) ?? `,${s.extra[0]}="${escapeLabelValue(s.extra[1])}"`;
+      extras.set(s.extra, extra);
+    }
     const labels = defaultsFirst
       ? extra + own + series
       : extraFirst
@@ -90,7 +103,10 @@ function openMetricsOmits(f: MetricFamily): ((s: Sample) => boolean) | undefined
     (negativeBound || negativeSum.has(JSON.stringify(s.values)));
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 export function escapeLabelValue(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/[\\\n"]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 

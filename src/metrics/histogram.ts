@@ -167,14 +167,15 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
       series.set(NO_LABELS_KEY, { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 });
     }
     const samples: Sample[] = [];
+    // One ["le", bound] pair per bucket, shared by every series (render caches by identity).
+    const les = [...bounds.map(String), INF].map((le): [string, string] => ["le", le]);
     for (const [key, s] of this.inDisplayOrder(series)) {
       const values = valuesOfKey(key, this.labelNames.length);
       if (!values) continue;
       let cumulative = 0;
       for (let i = 0; i < s.counts.length; i++) {
         cumulative += s.counts[i]!;
-        const le = i < bounds.length ? String(bounds[i]) : INF;
-        samples.push({ suffix: "_bucket", values, extra: ["le", le], value: cumulative });
+        samples.push({ suffix: "_bucket", values, extra: les[i]!, value: cumulative });
       }
       samples.push({ suffix: "_sum", values, value: s.sum });
       const packed = natives.get(key);

@@ -9,7 +9,7 @@
 // bounded by the span of indices too: a side spans at most 4·maxBuckets indices (and at least
 // 256, wider than the whole double range at schema −4), and a wider spread also lowers it.
 
-import { encodePacked } from "./packed.ts";
+import { packFloat, packNumber } from "./packed.ts";
 import { bucketIndex, MIN_SCHEMA, type SchemaTables, tablesOf } from "./schema.ts";
 
 const INITIAL_LENGTH = 32;
@@ -88,6 +88,33 @@ class Window {
     return buckets;
   }
 
+  /**
+   * This side as packed spans (packed.ts, canonical: one empty bucket between two stays inside
+   * a span): the number of spans, their text and the side's total count.
+   */
+  pack(): [spans: number, text: string, total: number] {
+    const at = (i: number) => this.counts[i - this.offset]! > 0;
+    let spans = 0;
+    let text = "";
+    let total = 0;
+    let next = 0;
+    let previous = 0;
+    for (let i = this.min; i <= this.max; spans++) {
+      let j = i;
+      while (j < this.max && (at(j + 1) || at(j + 2))) j++;
+      text += packNumber(i - next, true) + packNumber(j - i + 1);
+      for (; i <= j; i++) {
+        const n = this.counts[i - this.offset]!;
+        text += packNumber(n - previous, true);
+        previous = n;
+        total += n;
+      }
+      next = i;
+      while (i <= this.max && !at(i)) i++;
+    }
+    return [spans, text, total];
+  }
+
   clear(): void {
     if (this.min <= this.max)
       this.counts.fill(0, this.min - this.offset, this.max - this.offset + 1);
@@ -155,34 +182,13 @@ export class NativeAccumulator {
     return this.nonEmpty;
   }
 
-  /** The pending observations as buckets: [index, count] by ascending index. */
-  buckets(): { positive: [number, number][]; negative: [number, number][] } {
-    const positive: [number, number][] = [];
-    const negative: [number, number][] = [];
-    this.positive.forEach((i, n) => {
-      positive.push([i, n]);
-    });
-    this.negative.forEach((i, n) => {
-      negative.push([i, n]);
-    });
-    return { positive, negative };
-  }
-
   /** The packed delta (packed.ts) of what is pending; `sum` is the series' pending sum. */
   encode(sum: number): string {
-    const { positive, negative } = this.buckets();
-    let count = this.zeroCount;
-    for (const [, n] of positive) count += n;
-    for (const [, n] of negative) count += n;
-    return encodePacked({
-      schema: this.schema,
-      zeroThreshold: this.zeroThreshold,
-      zeroCount: this.zeroCount,
-      count,
-      sum,
-      positive,
-      negative,
-    });
+    const [ps, pt, pn] = this.positive.pack();
+    const [ns, nt, nn] = this.negative.pack();
+    return `${packNumber(this.schema, true)}${packFloat(this.zeroThreshold)}${packNumber(
+      this.zeroCount,
+    )}${packNumber(this.zeroCount + pn + nn)}${packFloat(sum)}${packNumber(ps)}${pt}${packNumber(ns)}${nt}`;
   }
 
   /** Forgets the pending observations, keeping the schema reached and the arrays. */

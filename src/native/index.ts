@@ -1,8 +1,6 @@
 // Prometheus native histograms whose buckets merge across every instance: the schema mapping,
-// the hot-path accumulator, the packed per-series encoding and its merge in Redis (Lua).
+// the hot-path accumulator, the packed per-series encoding (merged in Redis: store/lua/native.lua).
 export { NativeAccumulator } from "./accumulator.ts";
-export { formatG17 } from "./format-g17.ts";
-export { mergePacked } from "./merge.ts";
 export {
   DEFAULT_NATIVE_MAX_BUCKETS,
   DEFAULT_NATIVE_SCHEMA,
@@ -10,5 +8,5 @@ export {
   type NativeHistogramOptions,
   resolveNativeOptions,
 } from "./options.ts";
-export { decodePacked, encodePacked, type NativeHistogram } from "./packed.ts";
+export { decodePacked, type NativeHistogram } from "./packed.ts";
 export * from "./schema.ts";

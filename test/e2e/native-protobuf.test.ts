@@ -10,12 +10,12 @@ import { encodeProtobuf, PROTOBUF_CONTENT_TYPE } from "../../src/exposition/prot
 import {
   DEFAULT_ZERO_THRESHOLD,
   decodePacked,
-  mergePacked,
   NativeAccumulator,
   upperBound,
 } from "../../src/native/index.ts";
 import type { MetricFamily, NativeBuckets } from "../../src/types.ts";
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
+import { mergePacked } from "../native/merge-model.ts";
 import { type PrometheusServer, startPrometheus } from "./prometheus-server.ts";
 
 const positive = Array.from({ length: 256 }, (_, k) => [k + 1, k + 1] as [number, number]);

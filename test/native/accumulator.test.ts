@@ -11,6 +11,7 @@ import {
   MIN_SCHEMA,
   NativeAccumulator,
 } from "../../src/native/index.ts";
+import { bucketsOf, encodePacked } from "./merge-model.ts";
 
 const SEED = 20261202;
 
@@ -58,7 +59,7 @@ describe("NativeAccumulator", () => {
           const acc = new NativeAccumulator(schema, zt, maxBuckets);
           for (const v of vs) acc.observe(v);
           const want = direct(vs, acc.schema, zt);
-          expect(acc.buckets()).toEqual({ positive: want.positive, negative: want.negative });
+          expect(bucketsOf(acc)).toEqual({ positive: want.positive, negative: want.negative });
           expect(acc.zeroCount).toBe(want.zero);
           expect(acc.bucketCount).toBe(want.positive.length + want.negative.length);
           // Within the bounds, unless already at the lowest schema.
@@ -89,11 +90,11 @@ describe("NativeAccumulator", () => {
     expect(lowered).toBeLessThan(8);
     acc.clear();
     expect(acc.isEmpty).toBe(true);
-    expect(acc.buckets()).toEqual({ positive: [], negative: [] });
+    expect(bucketsOf(acc)).toEqual({ positive: [], negative: [] });
     acc.observe(-1e6);
     acc.observe(0);
     expect(acc.schema).toBe(lowered);
-    expect(acc.buckets()).toEqual({ positive: [], negative: [[bucketIndex(1e6, lowered), 1]] });
+    expect(bucketsOf(acc)).toEqual({ positive: [], negative: [[bucketIndex(1e6, lowered), 1]] });
     expect(acc.zeroCount).toBe(1);
   });
 
@@ -116,11 +117,41 @@ describe("NativeAccumulator", () => {
       positive: want.positive,
       negative: want.negative,
     });
-    const tokens = [
-      ...want.positive.map(([i, n]) => `p${i}:${n}`),
-      ...want.negative.map(([i, n]) => `n${i}:${n}`),
-    ];
-    expect(packed).toBe(`3 0.001 3 8 ${sum} ${tokens.join(" ")}`);
+    expect(packed).toBe(
+      encodePacked({ ...decodePacked(packed), positive: want.positive, negative: want.negative }),
+    );
+  });
+
+  it("writes the canonical packed form (encodePacked's) for any observations", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -4, max: 8 }),
+        fc.array(
+          fc.oneof(
+            fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+            fc.constantFrom(0, 1, 2, 1.5, -3),
+          ),
+          { maxLength: 200 },
+        ),
+        (schema, values) => {
+          const acc = new NativeAccumulator(schema, 1e-9, 40);
+          for (const v of values) acc.observe(v);
+          const { positive, negative } = direct(values, acc.schema, 1e-9);
+          expect(acc.encode(1.25)).toBe(
+            encodePacked({
+              schema: acc.schema,
+              zeroThreshold: 1e-9,
+              zeroCount: acc.zeroCount,
+              count: values.length,
+              sum: 1.25,
+              positive,
+              negative,
+            }),
+          );
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 
   it("stays bounded when values spread over the whole double range", () => {
@@ -131,7 +162,7 @@ describe("NativeAccumulator", () => {
     }
     expect(acc.schema).toBe(MIN_SCHEMA);
     expect(acc.zeroCount + acc.bucketCount).toBeGreaterThan(0);
-    const { positive, negative } = acc.buckets();
+    const { positive, negative } = bucketsOf(acc);
     const total = [...positive, ...negative].reduce((n, [, c]) => n + c, 0) + acc.zeroCount;
     expect(total).toBe(2 * Math.floor((1023 + 1074) / 3 + 1));
   });

@@ -7,42 +7,15 @@ import {
   bucketIndex,
   DEFAULT_ZERO_THRESHOLD,
   decodePacked,
-  encodePacked,
-  formatG17,
-  mergePacked,
   NativeAccumulator,
   type NativeHistogram,
   resolveNativeOptions,
 } from "../../src/native/index.ts";
+import { packFloat, packNumber } from "../../src/native/packed.ts";
+import { mulberry32 } from "../../tools/prng.ts";
+import { encodePacked, mergePacked } from "./merge-model.ts";
 
 const SEED = 20261205;
-
-describe("formatG17", () => {
-  it("writes what C's %.17g writes", () => {
-    expect(formatG17(0.1)).toBe("0.10000000000000001");
-    expect(formatG17(0.5)).toBe("0.5");
-    expect(formatG17(1e-5)).toBe("1.0000000000000001e-05");
-    expect(formatG17(1e-4)).toBe("0.0001");
-    expect(formatG17(1e17)).toBe("1e+17");
-    expect(formatG17(123456789.5)).toBe("123456789.5");
-    expect(formatG17(-2.5e-300)).toBe("-2.5e-300");
-    expect(formatG17(-3.3e-300)).toBe("-3.3000000000000002e-300");
-    expect(formatG17(DEFAULT_ZERO_THRESHOLD)).toBe("2.9387358770557188e-39");
-    expect(formatG17(-0)).toBe("-0");
-    expect(formatG17(2 ** 53)).toBe("9007199254740992");
-    // A tie at the 17th digit goes to even (toExponential would round it up).
-    expect(formatG17(1 + 2 ** -17)).toBe("1.0000076293945312");
-  });
-
-  it("reads back as exactly the same number", () => {
-    fc.assert(
-      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
-        expect(Number(formatG17(x))).toBe(x);
-      }),
-      { seed: SEED, numRuns: 5000 },
-    );
-  });
-});
 
 const histogram = fc.record({
   schema: fc.integer({ min: -4, max: 8 }),
@@ -62,7 +35,7 @@ describe("encodePacked / decodePacked", () => {
   it("round-trip every field exactly", () => {
     fc.assert(
       fc.property(histogram, (h) => {
-        expect(decodePacked(encodePacked(h))).toEqual(h);
+        expect(decodePacked(encodePacked(h))).toEqual({ ...h, sum: h.sum + 0 }); // −0 reads as 0
       }),
       { seed: SEED, numRuns: 1000 },
     );
@@ -82,19 +55,69 @@ describe("encodePacked / decodePacked", () => {
   });
 
   it("spell out the format", () => {
+    // Numbers: continuation digits (base 27) then one terminal digit; signed ones keep the sign
+    // in the terminal digit's low bit.
+    expect([0, 61, 62, 1000, 2 ** 53].map((v) => packNumber(v))).toEqual([
+      "0",
+      "z",
+      "#0",
+      "?8", // 16·62 + 8
+      "]#---+(-$_8",
+    ]);
+    expect([0, -0, 1, -1, 30, 31, -1000].map((v) => packNumber(v, true))).toEqual([
+      "0",
+      "0",
+      "2",
+      "3",
+      "y",
+      "#0",
+      "#(H", // −(32·31 + 8): prefix 32 = 1·27 + 5, terminal 2·8 + 1
+    ]);
+    // Floats: odd mantissa, then exponent (1.5 = 3·2^−1, 2^−128 = 1·2^−128).
+    expect([0, 1.5, -2, 2 ** -128].map(packFloat)).toEqual(["00", "63", "32", "2'9"]);
     const h: NativeHistogram = {
       schema: -2,
-      zeroThreshold: 0.001,
+      zeroThreshold: 2 ** -10,
       zeroCount: 1,
-      count: 6,
-      sum: 0.30000000000000004,
+      count: 9,
+      sum: 1.5,
       positive: [
         [-3, 2],
-        [4, 1],
+        [-1, 1],
+        [4, 3],
       ],
       negative: [[0, 2]],
     };
-    expect(encodePacked(h)).toBe("-2 0.001 1 6 0.30000000000000004 p-3:2 p4:1 n0:2");
+    // schema −2 · threshold 1·2^−10 · zero count 1 · count 9 · sum 3·2^−1 · positive: 2 spans,
+    // at −3, 3 long, deltas +2 −2 +1 (the empty −2 filled); at 0 + 4, 1 long, delta +2 ·
+    // negative: 1 span at 0, 1 long, delta +2.
+    expect(encodePacked(h)).toBe("5 2L 1 9 63 2 7 3 4 5 2 8 1 4 1 0 1 4".replaceAll(" ", ""));
+  });
+
+  it("takes at most a third of the old text's bytes for a 105-bucket series", () => {
+    /** The previous format: decimal text tokens, about 8 bytes a bucket. */
+    const text = (h: NativeHistogram) =>
+      `${h.schema} ${h.zeroThreshold} ${h.zeroCount} ${h.count} ${h.sum}` +
+      h.positive.map(([i, n]) => ` p${i}:${n}`).join("") +
+      h.negative.map(([i, n]) => ` n${i}:${n}`).join("");
+    const random = mulberry32(7);
+    for (const [observations, maxRatio] of [
+      [500, 0.2],
+      [1_000_000, 0.3],
+    ] as const) {
+      const acc = new NativeAccumulator(5, DEFAULT_ZERO_THRESHOLD, 160);
+      let sum = 0;
+      for (let k = 0; k < observations; k++) {
+        const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+        const v = 0.05 * Math.exp(0.5 * z); // lognormal latencies around 50 ms
+        acc.observe(v);
+        sum += v;
+      }
+      const packed = acc.encode(sum);
+      const h = decodePacked(packed);
+      expect(h.positive.length).toBeGreaterThan(100);
+      expect(packed.length / text(h).length).toBeLessThan(maxRatio);
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import { DEFAULT_ZERO_THRESHOLD, NativeAccumulator } from "../../src/native/inde
 import { parseChecked } from "../helpers/exposition.ts";
 import { decodeFamilies, rebuildBuckets, type Span } from "../helpers/protobuf.ts";
 import { newClient, uniquePrefix } from "../helpers/stack.ts";
+import { bucketsOf } from "../native/merge-model.ts";
 
 interface DecodedHistogram {
   sampleCount?: number;
@@ -61,7 +62,7 @@ describe("native histograms in Redis", () => {
     await registries[0]!.flush();
 
     const got = await histogramOf(registries[1]!, "lat");
-    const expected = model.buckets();
+    const expected = bucketsOf(model);
     expect(got.schema).toBe(3);
     expect(got.zeroCount).toBe(model.zeroCount);
     expect(got.zeroThreshold).toBe(DEFAULT_ZERO_THRESHOLD);
