@@ -7,6 +7,7 @@ import {
   isCustomMetric,
 } from "./custom-metric.ts";
 import { provideDefaultRegistry } from "./default-registry.ts";
+import { noRedisError, reportOnce } from "./errors.ts";
 import {
   negotiateContentType,
   OPENMETRICS_CONTENT_TYPE,
@@ -120,7 +121,7 @@ export class Registry implements MetricHome {
     this.prefix = prefix;
     if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
     this.instance = options.instanceId;
-    this.onError = isolated(options.onError ?? defaultOnError, () => this.countCallbackError());
+    this.onError = isolated(options.onError ?? reportOnce, () => this.countCallbackError());
     if (options.flushIntervalMs !== undefined) {
       checkFlushInterval("flushIntervalMs", options.flushIntervalMs);
     }
@@ -287,9 +288,7 @@ export class Registry implements MetricHome {
         "no_redis",
         parts.reduce((n, p) => n + p.updates, 0),
       );
-      throw new Error(
-        "prometheus-upstash: this registry has no Redis client; pass { redis } or call setRedis()",
-      );
+      throw noRedisError();
     }
     this.writer ??= randomId(12);
     await this.flusher.flush(this.store, this.drainSources(), this.instanceId, this.writer);
@@ -370,7 +369,7 @@ export class Registry implements MetricHome {
     // Custom metrics alone need no Redis (their values come from get()).
     const store = metrics.some((m) => m instanceof Metric) ? this.store : (this.store ?? NO_STORE);
     if (store === undefined) {
-      throw new Error("prometheus-upstash: this registry has no Redis client; call setRedis()");
+      throw noRedisError();
     }
     const collecting = metrics.filter((m): m is Metric => m instanceof Metric && m.hasCollect);
     const [stored, customs] = await withTimeout(
@@ -440,13 +439,6 @@ function randomId(size: number): string {
   let s = "";
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
-}
-
-function defaultOnError(error: unknown): void {
-  console.error(
-    "prometheus-upstash: flush failed:",
-    error instanceof Error ? error.message : error,
-  );
 }
 
 let defaultRegistry: Registry | undefined;

@@ -11,6 +11,7 @@ import {
   collectDefaultMetrics,
   type DefaultMetricsCollectorConfiguration,
 } from "../default-metrics.ts";
+import { reportOnce } from "../errors.ts";
 import { checkFlushInterval, WAIT_UNTIL_FLUSH_INTERVAL_MS } from "../flush/schedule.ts";
 import { Counter } from "../metrics/counter.ts";
 import { Histogram, type HistogramConfiguration } from "../metrics/histogram.ts";
@@ -106,7 +107,7 @@ export interface PrometheusMiddleware extends MiddlewareHandler {
 export function prometheus(options: PrometheusOptions = {}): PrometheusMiddleware {
   const registry = options.registry ?? new Registry();
   const prefix = options.prefix ?? "";
-  const report = isolated(options.onError ?? reportError, () => registry.countCallbackError());
+  const report = isolated(options.onError ?? reportOnce, () => registry.countCallbackError());
   const durationOptions = options.metricOptions?.requestDuration ?? {};
   const totalOptions = options.metricOptions?.requestsTotal ?? {};
   const durationLabels = durationOptions.customLabels ?? {};
@@ -283,8 +284,4 @@ function redisFromEnv(env: unknown): RedisClient | undefined {
   >;
   if (typeof url !== "string" || typeof token !== "string" || !url || !token) return undefined;
   return new Redis({ url, token });
-}
-
-function reportError(error: unknown): void {
-  console.error("prometheus-upstash/hono:", error instanceof Error ? error.message : error);
 }

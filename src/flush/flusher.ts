@@ -16,6 +16,7 @@
 // (it leaves the queue without a resend), and a batch dropped while a request for it is in
 // flight is counted as dropped only once all of them settled without applying it.
 import type { Drainable } from "../batch.ts";
+import { flushFailed, isPermanent, PrometheusUpstashError } from "../errors.ts";
 import { drainAll, type Part, REQUEST_OVERHEAD_BYTES } from "../store/encode.ts";
 import type { RedisStore, WriteOutcome } from "../store/redis-store.ts";
 import type { ResolvedReliability } from "./options.ts";
@@ -175,15 +176,9 @@ export class Flusher {
         this.self?.countDuplicates(duplicates);
         return outcome;
       } catch (error) {
-        if (attempt >= this.options.retries) {
+        if (attempt >= this.options.retries || isPermanent(error)) {
           const updates = group.reduce((n, b) => n + b.updates, 0);
-          this.report(
-            new Error(
-              `prometheus-upstash: flush failed after ${attempt + 1} attempt(s); ` +
-                `${this.queue.length} batch(es) (${updates}+ updates) kept for the next flush`,
-              { cause: error },
-            ),
-          );
+          this.report(flushFailed(attempt + 1, this.queue.length, updates, error));
           return undefined;
         }
         this.stats.retries++;
@@ -220,8 +215,9 @@ export class Flusher {
       const updates = group.find((b) => b.seq === seq)?.refusable.get(field) ?? 0;
       this.countDropped("overflow", updates);
       this.report(
-        new Error(
-          `prometheus-upstash: Redis refused ${updates} update(s) of ${field}: the stored value ` +
+        new PrometheusUpstashError(
+          "dropped",
+          `Redis refused ${updates} update(s) of ${field}: the stored value ` +
             "would no longer be a finite number",
         ),
       );
@@ -276,8 +272,9 @@ export class Flusher {
     if (batch.self) this.self?.giveBack(batch.self);
     if (batch.updates > 0) {
       this.report(
-        new Error(
-          `prometheus-upstash: dropped ${batch.updates} unwritten metric update(s) (${reason})`,
+        new PrometheusUpstashError(
+          "dropped",
+          `dropped ${batch.updates} unwritten metric update(s) (${reason})`,
         ),
       );
     }
