@@ -445,11 +445,9 @@ let defaultRegistry: Registry | undefined;
 
 /** The global registry metrics join when they name no `registers`. */
 export function globalRegistry(): Registry {
-  defaultRegistry ??= new Registry();
+  defaultRegistry ??= provideDefaultRegistry(new Registry()); // no module side effect: see there
   return defaultRegistry;
 }
-
-provideDefaultRegistry(globalRegistry);
 
 /**
  * An instance id ends up in a hash field and a label value: printable, no whitespace, no lone
