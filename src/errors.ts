@@ -77,7 +77,9 @@ export async function redisCall<T>(redis: object, call: () => Promise<T>): Promi
     const http = (
       redis as { client?: { baseUrl?: unknown; headers?: { authorization?: unknown } } }
     ).client;
-    const token = String(http?.headers?.authorization).split(" ")[1];
+    // Only an @upstash/redis client is looked into (its "Bearer <token>" header); others pass.
+    const auth = http?.headers?.authorization;
+    const token = typeof auth === "string" ? auth.split(" ")[1] : "?";
     missing = [http?.baseUrl === "" && URL_VAR, /^(undefined)?$/.test(token!) && TOKEN_VAR]
       .filter(Boolean)
       .join(" and ");

@@ -151,6 +151,19 @@ describe("errors name their cause and the fix", () => {
     });
   });
 
+  it("a client of another kind is used as it is (nothing to look into)", async () => {
+    const real = new Redis({ url: sharedStack().url, token: sharedStack().token });
+    // Anything with eval and evalsha: the registry's RedisClient type.
+    const other = {
+      eval: real.eval.bind(real) as Redis["eval"],
+      evalsha: real.evalsha.bind(real) as Redis["evalsha"],
+    };
+    const { registry, errors } = setup(other as unknown as Redis);
+    await registry.flush();
+    expect(errors).toEqual([]);
+    expect(await registry.metrics()).toContain("jobs_total 1\n");
+  });
+
   it("invalid metric and label names say which name", () => {
     const registers: Registry[] = [];
     expect(() => new Counter({ name: "http-requests", help: "h", registers })).toThrow(
