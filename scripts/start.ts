@@ -51,3 +51,10 @@ void worker.exited.then(async () => {
 });
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+// `npm start` runs us with `exec` (package.json), so a signal npm forwards reaches us. Should
+// npm die without forwarding one (SIGKILL), follow it out instead of running on orphaned.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown("parent gone");
+}, 500).unref();

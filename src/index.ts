@@ -4,6 +4,7 @@ export {
   collectDefaultMetrics,
   type DefaultMetricsCollectorConfiguration,
 } from "./default-metrics.ts";
+export { type ErrorCode, PrometheusUpstashError } from "./errors.ts";
 export {
   negotiateContentType,
   OPENMETRICS_CONTENT_TYPE,

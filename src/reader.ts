@@ -2,8 +2,8 @@
 // holds, page by page (store/redis-store.ts), runs the collect options and custom metrics' get() meanwhile on this
 // instance, and shows what collect() recorded on top of what was read (overlay.ts).
 import { type CustomMetric, type CustomMetricData, customFamily } from "./custom-metric.ts";
+import { noRedisError } from "./errors.ts";
 import { withTimeout } from "./flush/timeout.ts";
-import { NO_REDIS } from "./flush/writer.ts";
 import { Metric } from "./metrics/metric.ts";
 import { LocalData, OverlaySnapshot } from "./overlay.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -74,7 +74,7 @@ export class Reader {
   async read(metrics: readonly RegisteredMetric[], withSelf = false): Promise<Scrape> {
     const { store } = this.source;
     const ours = metrics.filter((m): m is Metric => m instanceof Metric);
-    if (store === undefined && ours.length > 0) throw new Error(NO_REDIS);
+    if (store === undefined && ours.length > 0) throw noRedisError();
     const collecting = ours.filter((m) => m.hasCollect);
     // Each page of the read is raced on its own: a scrape of many pages may take longer than one
     // request's timeout in all.

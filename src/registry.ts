@@ -1,6 +1,7 @@
 import { isolated } from "./callbacks.ts";
 import { isCustomMetric } from "./custom-metric.ts";
 import { provideDefaultRegistry } from "./default-registry.ts";
+import { noRedisError, reportOnce } from "./errors.ts";
 import {
   negotiateContentType,
   OPENMETRICS_CONTENT_TYPE,
@@ -113,7 +114,7 @@ export class Registry implements MetricHome {
     this.flushIntervalMs = options.flushIntervalMs;
     const reliability = resolveReliability(options);
     this.settings = reliability;
-    const onError = isolated(options.onError ?? defaultOnError, () => this.countCallbackError());
+    const onError = isolated(options.onError ?? reportOnce, () => this.countCallbackError());
     const registry = this;
     this.writer = new Writer(
       reliability,
@@ -380,22 +381,13 @@ function checkRegistrable(metric: unknown): asserts metric is RegisteredMetric {
   );
 }
 
-function defaultOnError(error: unknown): void {
-  console.error(
-    "prometheus-upstash: flush failed:",
-    error instanceof Error ? error.message : error,
-  );
-}
-
 let defaultRegistry: Registry | undefined;
 
 /** The global registry metrics join when they name no `registers`. */
 export function globalRegistry(): Registry {
-  defaultRegistry ??= new Registry();
+  defaultRegistry ??= provideDefaultRegistry(new Registry()); // no module side effect: see there
   return defaultRegistry;
 }
-
-provideDefaultRegistry(globalRegistry);
 
 /**
  * An instance id ends up in a hash field and a label value: printable, no whitespace, no lone

@@ -29,11 +29,20 @@ export function validateMetricConfig(config: unknown): asserts config is {
   if (!help) throw new Error("Missing mandatory help parameter");
   if (typeof help !== "string") throw new TypeError(`help of ${String(name)} must be a string`);
   if (!name) throw new Error("Missing mandatory name parameter");
-  if (!validateMetricName(name)) throw new Error("Invalid metric name");
+  if (!validateMetricName(name)) {
+    throw new Error(
+      `Invalid metric name ${JSON.stringify(name)}: letters, digits, _ and :, not starting with a digit`,
+    );
+  }
   if (labelNames !== undefined && !Array.isArray(labelNames)) {
     throw new TypeError(`labelNames of ${name as string} must be an array`);
   }
-  if (!validateLabelName(labelNames ?? [])) throw new Error("Invalid label name");
+  const badLabel = (labelNames ?? []).find((n) => !validateLabelName([n]));
+  if (badLabel !== undefined) {
+    throw new Error(
+      `Invalid label name ${JSON.stringify(badLabel)} of metric ${name}: letters, digits and _, not starting with a digit`,
+    );
+  }
   if (collect !== undefined && typeof collect !== "function") {
     throw new Error('Optional "collect" parameter must be a function');
   }
@@ -53,7 +62,11 @@ export function validateLabelNames(
   const seen = new Set<string>();
   for (const name of names) {
     if (reserved.includes(name)) throw new Error(`${name} is a reserved label keyword`);
-    if (name.startsWith("__")) throw new Error("Invalid label name");
+    if (name.startsWith("__")) {
+      throw new Error(
+        `Invalid label name ${JSON.stringify(name)} of metric ${metric}: names starting with __ belong to Prometheus`,
+      );
+    }
     if (seen.has(name)) throw new Error(`Duplicate label name "${name}" for metric ${metric}`);
     seen.add(name);
   }

@@ -11,6 +11,7 @@ import {
   collectDefaultMetrics,
   type DefaultMetricsCollectorConfiguration,
 } from "../default-metrics.ts";
+import { reportOnce } from "../errors.ts";
 import { waitUntilInterval } from "../flush/schedule.ts";
 import { Counter } from "../metrics/counter.ts";
 import { Histogram, type HistogramConfiguration } from "../metrics/histogram.ts";
@@ -108,7 +109,7 @@ export interface PrometheusMiddleware extends MiddlewareHandler {
 
 export function prometheus(options: PrometheusOptions = {}): PrometheusMiddleware {
   const registry = options.registry ?? new Registry();
-  const report = isolated(options.onError ?? reportError, () => registry.countCallbackError());
+  const report = isolated(options.onError ?? reportOnce, () => registry.countCallbackError());
   const durationLabels = options.metricOptions?.requestDuration?.customLabels ?? {};
   const totalLabels = options.metricOptions?.requestsTotal?.customLabels ?? {};
   const flushIntervalMs = waitUntilInterval(options.flushIntervalMs, registry.flushIntervalMs);
@@ -299,8 +300,4 @@ function redisFromEnv(env: unknown): RedisClient | undefined {
   >;
   if (typeof url !== "string" || typeof token !== "string" || !url || !token) return undefined;
   return new Redis({ url, token });
-}
-
-function reportError(error: unknown): void {
-  console.error("prometheus-upstash:", error instanceof Error ? error.message : error);
 }

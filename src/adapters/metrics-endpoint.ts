@@ -3,6 +3,7 @@
 // Redis could not be read instead of an unhandled error. A token option that yields nothing (a
 // secret that is not set) fails closed: 500, never the values.
 import { isolated } from "../callbacks.ts";
+import { reportOnce } from "../errors.ts";
 import { negotiateScrapeFormat } from "../exposition/accept-protobuf.ts";
 import { PROTOBUF_CONTENT_TYPE } from "../exposition/protobuf.ts";
 import type { Registry } from "../registry.ts";
@@ -25,9 +26,7 @@ export async function metricsResponse(
   request: Request,
   options: MetricsEndpointOptions = {},
 ): Promise<Response> {
-  const report = isolated(options.onError ?? reportScrapeError, () =>
-    registry.countCallbackError(),
-  );
+  const report = isolated(options.onError ?? reportOnce, () => registry.countCallbackError());
   if ("token" in options && options.token !== null) {
     if (typeof options.token !== "string" || options.token === "") {
       report(new Error(MISSING_TOKEN));
@@ -101,11 +100,4 @@ export async function bearerTokenMatches(
   let diff = match === null ? 1 : 0;
   for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
   return diff === 0;
-}
-
-function reportScrapeError(error: unknown): void {
-  console.error(
-    "prometheus-upstash: scrape failed:",
-    error instanceof Error ? error.message : error,
-  );
 }

@@ -2,9 +2,11 @@
 // the request is raced against a timer. It may still complete after we gave up — which is why
 // a batch sent again keeps its sequence number.
 
-export class RedisTimeoutError extends Error {
+import { noAnswer, PrometheusUpstashError } from "../errors.ts";
+
+export class RedisTimeoutError extends PrometheusUpstashError {
   constructor(what: string, ms: number) {
-    super(`prometheus-upstash: ${what} got no answer from Redis within ${ms} ms`);
+    super("unreachable", noAnswer(what, ms));
     this.name = "RedisTimeoutError";
   }
 }

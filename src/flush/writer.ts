@@ -16,6 +16,7 @@
 // (it leaves the queue without a resend), and a batch dropped while a request for it is in
 // flight is counted as dropped only once all of them settled without applying it.
 import type { Drainable } from "../batch.ts";
+import { flushFailed, isPermanent, noRedisError, PrometheusUpstashError } from "../errors.ts";
 import { drainAll, type Part, REQUEST_OVERHEAD_BYTES, roomFor } from "../store/encode.ts";
 import type { RedisStore, WriteOutcome } from "../store/redis-store.ts";
 import { type DropReason, FlushAccount, type SelfDeltas } from "./account.ts";
@@ -100,7 +101,7 @@ export class Writer {
         "no_redis",
         parts.reduce((n, p) => n + p.updates, 0),
       );
-      throw new Error(NO_REDIS);
+      throw noRedisError();
     }
     this.id ??= randomId(12);
     const now = Date.now();
@@ -179,15 +180,9 @@ export class Writer {
         this.account.duplicates(duplicates);
         return outcome;
       } catch (error) {
-        if (attempt >= this.options.retries) {
+        if (attempt >= this.options.retries || isPermanent(error)) {
           const updates = group.reduce((n, b) => n + b.updates, 0);
-          this.report(
-            new Error(
-              `prometheus-upstash: flush failed after ${attempt + 1} attempt(s); ` +
-                `${this.queue.length} batch(es) (${updates}+ updates) kept for the next flush`,
-              { cause: error },
-            ),
-          );
+          this.report(flushFailed(attempt + 1, this.queue.length, updates, error));
           return undefined;
         }
         this.account.retried();
@@ -233,19 +228,20 @@ export class Writer {
         continue;
       }
       this.report(
-        new Error(
-          `prometheus-upstash: Redis refused ${updates} update(s) of ${field}: the stored value ` +
+        new PrometheusUpstashError(
+          "dropped",
+          `Redis refused ${updates} update(s) of ${field}: the stored value ` +
             "would no longer be a finite number",
         ),
       );
     }
     if (overLimit.size > 0) {
       this.report(
-        new Error(
-          `prometheus-upstash: Redis refused new series of ${[...overLimit].join(", ")} ` +
-            `(${limitUpdates} update(s)): each already holds maxStoredSeriesPerMetric series ` +
-            "across all instances. Existing series are still written; raise maxStoredSeriesPerMetric, " +
-            "or lower seriesTtlMs so unused series leave sooner, or drop the label that grows without bound",
+        new PrometheusUpstashError(
+          "dropped",
+          `Redis refused new series of ${[...overLimit].join(", ")} (${limitUpdates} update(s)): ` +
+            "each holds maxStoredSeriesPerMetric series; raise it, lower seriesTtlMs, or drop " +
+            "the label that grows without bound",
         ),
       );
     }
@@ -298,8 +294,9 @@ export class Writer {
     if (batch.self) this.account.giveBack(batch.self);
     if (batch.updates > 0) {
       this.report(
-        new Error(
-          `prometheus-upstash: dropped ${batch.updates} unwritten metric update(s) (${reason})`,
+        new PrometheusUpstashError(
+          "dropped",
+          `dropped ${batch.updates} unwritten metric update(s) (${reason})`,
         ),
       );
     }
@@ -310,10 +307,6 @@ export class Writer {
     this.account.queued(this.queue.length, bytes, this.unsettled.size);
   }
 }
-
-/** The one wording of a flush or scrape with no Redis client to use. */
-export const NO_REDIS =
-  "prometheus-upstash: this registry has no Redis client; pass { redis } to the Registry or call setRedis()";
 
 export function randomId(size: number): string {
   const bytes = crypto.getRandomValues(new Uint8Array(size));

@@ -1,3 +1,4 @@
+import { redisCall } from "../errors.ts";
 import type { RedisClient } from "../types.ts";
 import { SCAN_MAX_COUNT, SCAN_MIN_COUNT } from "./constants.ts";
 import { DecodedSnapshot, Pages } from "./decode.ts";
@@ -182,7 +183,11 @@ class Script {
     this.source = source;
   }
 
-  async exec(keys: string[], args: string[]): Promise<unknown> {
+  exec(keys: string[], args: string[]): Promise<unknown> {
+    return redisCall(this.redis, () => this.run(keys, args)); // errors by cause (errors.ts)
+  }
+
+  private async run(keys: string[], args: string[]): Promise<unknown> {
     if (this.sha === undefined) {
       const result = await this.redis.eval(this.source, keys, args);
       this.sha = await sha1Hex(this.source);

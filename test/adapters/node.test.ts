@@ -3,9 +3,10 @@
 // alive while the process lives — and only while it lives.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "@upstash/redis";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Counter, Gauge, Registry } from "../../src/index.ts";
 import { sharedStack, uniquePrefix } from "../helpers/stack.ts";
 
@@ -130,4 +131,104 @@ describe("node startAutoFlush", () => {
     const after = await until(read, (v) => v.alive !== 1, 3_000);
     expect(after.alive ?? 0).toBe(0);
   });
+});
+
+const DONE_CHILD = fileURLToPath(new URL("./fixtures/done-child.ts", import.meta.url));
+
+/**
+ * Starts done-child.ts with exactly `env` for the UPSTASH_ variables (unset when absent) and
+ * resolves once it printed "ready", with the time then.
+ */
+async function spawnDone(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; ready: number }> {
+  const { UPSTASH_REDIS_REST_URL: _u, UPSTASH_REDIS_REST_TOKEN: _t, ...rest } = process.env;
+  const child = spawn(process.execPath, ["--no-warnings", DONE_CHILD], {
+    env: { ...rest, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let out = "";
+  child.stderr!.resume();
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes("ready")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`child exited early (${code}): ${out}`)));
+  });
+  return { child, ready: Date.now() };
+}
+
+/** Milliseconds until the child exits, or Infinity when it is still alive after `limitMs`. */
+async function msUntilExit(child: ChildProcess, since: number, limitMs: number): Promise<number> {
+  const timer = new Promise<"alive">((r) => setTimeout(() => r("alive"), limitMs));
+  const outcome = await Promise.race([once(child, "exit").then(() => "exited" as const), timer]);
+  return outcome === "exited" ? Date.now() - since : Number.POSITIVE_INFINITY;
+}
+
+describe("startAutoFlush never keeps a process alive", () => {
+  // A host that takes connections and never answers.
+  let silent: Server;
+  const held: Socket[] = [];
+  let silentUrl = "";
+  beforeAll(async () => {
+    silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const address = silent.address();
+    silentUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  });
+  afterAll(() => {
+    for (const s of held) s.destroy();
+    silent.close();
+  });
+
+  it("exits when its work is done with the UPSTASH_ variables unset", async () => {
+    const { child, ready } = await spawnDone({ EXIT_TIMEOUT_MS: "1000" });
+    expect(await msUntilExit(child, ready, 15_000)).toBeLessThan(3_000);
+    expect(child.exitCode).toBe(0);
+  }, 20_000);
+
+  it("exits when its work is done with a wrong token", async () => {
+    const { url } = sharedStack();
+    const { child, ready } = await spawnDone({
+      UPSTASH_REDIS_REST_URL: url,
+      UPSTASH_REDIS_REST_TOKEN: "wrong-token",
+      EXIT_TIMEOUT_MS: "1000",
+    });
+    expect(await msUntilExit(child, ready, 15_000)).toBeLessThan(3_000);
+    expect(child.exitCode).toBe(0);
+  }, 20_000);
+
+  it("exits within its exit timeout when Redis's host never answers", async () => {
+    const { child, ready } = await spawnDone({
+      UPSTASH_REDIS_REST_URL: silentUrl,
+      UPSTASH_REDIS_REST_TOKEN: "token",
+      EXIT_TIMEOUT_MS: "1000",
+    });
+    expect(await msUntilExit(child, ready, 15_000)).toBeLessThan(3_000);
+    expect(child.exitCode).toBe(0);
+  }, 20_000);
+
+  for (const [what, env] of [
+    ["unset variables", () => ({})],
+    [
+      "a wrong token",
+      () => ({ UPSTASH_REDIS_REST_URL: sharedStack().url, UPSTASH_REDIS_REST_TOKEN: "x" }),
+    ],
+    [
+      "a host that never answers",
+      () => ({ UPSTASH_REDIS_REST_URL: silentUrl, UPSTASH_REDIS_REST_TOKEN: "t" }),
+    ],
+  ] as const) {
+    it(`ends on SIGTERM within its exit timeout (default 3 s) with ${what}`, async () => {
+      const { child } = await spawnDone({ ...env(), STAY: "yes" });
+      // Let a few interval flushes (and their retries) get under way first.
+      await new Promise((r) => setTimeout(r, 700));
+      const sent = Date.now();
+      child.kill("SIGTERM");
+      expect(await msUntilExit(child, sent, 15_000)).toBeLessThan(4_000);
+      expect(child.signalCode).toBe("SIGTERM");
+    }, 20_000);
+  }
 });

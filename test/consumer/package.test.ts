@@ -3,7 +3,8 @@
 // and declaration maps that lead into the shipped TypeScript, and a declared dependency for
 // every module the published code and types import.
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -12,6 +13,7 @@ import {
   readmeSnippet,
   readmeSnippets,
 } from "../../tools/readme-snippets.ts";
+import { COMPATIBILITY_DATE } from "../../tools/workerd-compat.ts";
 import {
   consumerProject,
   installedPackage,
@@ -62,18 +64,28 @@ describe("the README a user meets first", () => {
   const sections = readme.split(/^(?=## )/m).slice(1);
   const quickStart = sections[0] ?? "";
 
-  it("opens with a user's quick start: install, a Worker, its secrets, where /metrics is", () => {
+  it("is read top to bottom: at most 300 lines", () => {
+    expect(readme.trimEnd().split("\n").length).toBeLessThanOrEqual(300);
+  });
+
+  it("opens with a user's quick start: install, a Worker, wrangler, its secrets, a local run", () => {
     expect(quickStart).toMatch(/^## Quick start\n/);
     expect(quickStart).toContain("<!-- snippet: install -->");
     expect(quickStart).toContain("<!-- snippet: quick-start -->");
+    expect(quickStart).toContain("<!-- snippet: wrangler-toml -->");
+    expect(quickStart).toContain("npm install --save-dev wrangler");
     expect(quickStart).toContain("wrangler secret put UPSTASH_REDIS_REST_URL");
     expect(quickStart).toContain("wrangler secret put UPSTASH_REDIS_REST_TOKEN");
     expect(quickStart).toMatch(/workers\.dev\/metrics/);
-    // …and only then the repository's own setup, whose two commands stay true.
-    const own = quickStart.indexOf("### Working on this repository");
-    expect(own).toBeGreaterThan(quickStart.indexOf("<!-- snippet: quick-start -->"));
-    expect(quickStart.slice(own)).toMatch(/^npm start /m);
-    expect(quickStart.slice(own)).toMatch(/^npm test /m);
+    expect(quickStart).toContain(".dev.vars");
+    expect(quickStart).toContain("await registry.flush()");
+  });
+
+  it("ends with the repository's own two commands, in a section of their own", () => {
+    const own = sections.findIndex((s) => s.startsWith("## Working on this repository\n"));
+    expect(own).toBeGreaterThanOrEqual(sections.length - 2);
+    expect(sections[own]).toMatch(/^npm start /m);
+    expect(sections[own]).toMatch(/^npm test /m);
     const scripts = (
       JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
         scripts: Record<string, string>;
@@ -82,6 +94,35 @@ describe("the README a user meets first", () => {
     expect(scripts.start).toBeDefined();
     expect(scripts.test).toBe("vitest run");
     expect(readFileSync(join(repoRoot, ".ci/run"), "utf8")).toMatch(/^npm test$/m);
+  });
+
+  it("gives a wrangler.toml whose compatibility date the bundled workerd supports", () => {
+    const toml = readmeSnippet("wrangler-toml");
+    expect(toml).toMatch(/^name = "[\w-]+"$/m);
+    expect(toml).toMatch(/^main = "src\/index\.ts"$/m);
+    expect(toml).toContain(`compatibility_date = "${COMPATIBILITY_DATE}"`);
+  });
+
+  it("gives a Prometheus config promtool loads and PromQL that parses (no Grafana variables)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "readme-prometheus-"));
+    try {
+      writeFileSync(join(dir, "prometheus.yml"), readmeSnippet("prometheus-config"));
+      execFileSync("promtool", ["check", "config", join(dir, "prometheus.yml")], { stdio: "pipe" });
+      for (const name of ["promql", "promql-native"]) {
+        const queries = readmeSnippet(name)
+          .split("\n")
+          .filter((l) => l.trim() !== "");
+        const rules = queries.map(
+          (expr, i) =>
+            `      - record: readme:${name.replace("-", "_")}:${i}\n        expr: ${JSON.stringify(expr)}`,
+        );
+        const file = join(dir, `${name}.rules.yml`);
+        writeFileSync(file, `groups:\n  - name: readme\n    rules:\n${rules.join("\n")}\n`);
+        execFileSync("promtool", ["check", "rules", file], { stdio: "pipe" });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("installs this package, its required peers and everything the quick start imports", () => {

@@ -11,9 +11,9 @@ import { type ConsumerKind, consumerProject, packed, repoBin, run, userEnv } fro
 
 /** README blocks a TypeScript project must be able to paste as they are. */
 const SNIPPETS = {
-  app: ["quick-start", "workers", "vercel", "lambda", "node"],
+  app: ["quick-start", "workers", "vercel", "lambda", "node", "direct"],
   // Without @types/node: everything but prometheus-upstash/node.
-  web: ["quick-start", "workers", "vercel", "lambda"],
+  web: ["quick-start", "workers", "vercel", "lambda", "direct"],
 } as const;
 
 /** Every public entry point and the types a user names, beyond what the snippets touch. */

@@ -10,7 +10,7 @@ import { startWranglerDev, type WranglerDev } from "../../scripts/wrangler-dev.t
 import { startUpstashServer, type UpstashServer } from "../../tools/local-upstash/index.ts";
 import { freePort } from "../../tools/local-upstash/redis-server.ts";
 import { readmeSnippet } from "../../tools/readme-snippets.ts";
-import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../tools/workerd-compat.ts";
+import { COMPATIBILITY_FLAGS } from "../../tools/workerd-compat.ts";
 import { parseChecked, sampleValue } from "../helpers/exposition.ts";
 import {
   PROMETHEUS_2_ACCEPT,
@@ -29,16 +29,13 @@ beforeAll(async () => {
   // A folder with exactly what the README's install line installs.
   const dir = join(await consumerProject("web"), "quick-start-worker");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "index.ts"), readmeSnippet("quick-start"));
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(join(dir, "src", "index.ts"), readmeSnippet("quick-start"));
+  // The README's wrangler.toml as it stands (its date is the bundled workerd's, checked in
+  // package.test.ts), with Node compatibility turned off on top.
   writeFileSync(
     join(dir, "wrangler.toml"),
-    [
-      'name = "quick-start"',
-      'main = "index.ts"',
-      `compatibility_date = "${COMPATIBILITY_DATE}"`,
-      `compatibility_flags = ${JSON.stringify(COMPATIBILITY_FLAGS)}`,
-      "",
-    ].join("\n"),
+    `${readmeSnippet("wrangler-toml")}compatibility_flags = ${JSON.stringify(COMPATIBILITY_FLAGS)}\n`,
   );
   // The quick start uses the default key prefix, as the example Worker's tests do on the
   // run-wide server: this Worker gets a database of its own on the same redis-server.
