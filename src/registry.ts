@@ -1,7 +1,7 @@
 import { isolated } from "./callbacks.ts";
 import { isCustomMetric } from "./custom-metric.ts";
 import { provideDefaultRegistry } from "./default-registry.ts";
-import { noRedisError, reportOnce } from "./errors.ts";
+import { reportOnce } from "./errors.ts";
 import {
   negotiateContentType,
   OPENMETRICS_CONTENT_TYPE,
