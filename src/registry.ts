@@ -327,6 +327,16 @@ export class Registry implements MetricHome {
     );
   }
 
+  /**
+   * @internal prometheus-upstash/remote-write's read: what a scrape renders (self-metrics
+   * included), the default labels, and the Redis server's clock at the read (ms).
+   */
+  async collectForPush(): Promise<[MetricFamily[], Record<string, string>, number]> {
+    const read = { now: 0 };
+    const collected = await this.collect(undefined, read);
+    return [collected.map((c) => c.family), this.defaultLabels, read.now];
+  }
+
   /** One metric in the registry's content type, without a final newline (as prom-client). */
   async getSingleMetricAsString(name: string): Promise<string> {
     const metric = this.metricsByName.get(name);
@@ -365,7 +375,10 @@ export class Registry implements MetricHome {
    * options and custom metrics' get() run meanwhile on this instance; what collect() records
    * is shown on top of what was read (overlay.ts).
    */
-  private async collect(only?: readonly RegisteredMetric[]): Promise<Collected[]> {
+  private async collect(
+    only?: readonly RegisteredMetric[],
+    read?: { now: number },
+  ): Promise<Collected[]> {
     const metrics = only ?? this.getMetricsAsArray();
     // Custom metrics alone need no Redis (their values come from get()).
     const store = metrics.some((m) => m instanceof Metric) ? this.store : (this.store ?? NO_STORE);
@@ -382,6 +395,7 @@ export class Registry implements MetricHome {
       this.reliability.timeoutMs,
       "a scrape",
     );
+    if (read) read.now = stored.now;
     let snapshot: Snapshot = stored;
     if (collecting.length > 0) {
       const local = new LocalData();
