@@ -15,6 +15,8 @@ const BENCHES: Record<string, string> = {
   "flush-cost": "billed commands per 1,000 requests at fixed rates, default interval vs 0",
   native:
     "native vs classic histograms: billed commands and bytes per flush, Redis memory per series",
+  "remote-write":
+    "a remote write push of 1k and 10k series vs a scrape of the same: CPU after the read, bytes; snappy encoders compared",
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
