@@ -8,7 +8,6 @@ import type { Registry } from "../registry.ts";
 import type { MetricFamily } from "../types.ts";
 import { encodeWriteRequests } from "./encode.ts";
 import { type Destination, send } from "./send.ts";
-import { toPushFamilies } from "./series.ts";
 import { snappyCompress } from "./snappy.ts";
 
 export interface PushOptions {
@@ -223,18 +222,15 @@ async function push(
   const families = options.selfMetrics
     ? [...readFamilies, ...selfFamilies(stats, registry.instanceId)]
     : readFamilies;
-  const pushed = toPushFamilies(families, {
+  const { requests, duplicates } = encodeWriteRequests(families, {
     target: { job: options.job, instance: options.instance },
     defaultLabels,
     native: options.native,
-  });
-  result.duplicates = pushed.duplicates;
-  const requests = encodeWriteRequests(
-    pushed.families,
     timestamp,
-    options.maxRequestBytes,
-    options.metadata,
-  );
+    maxBytes: options.maxRequestBytes,
+    metadata: options.metadata,
+  });
+  result.duplicates = duplicates;
   result.requestsNeeded = requests.length;
   const destination: Destination = {
     url: options.url,

@@ -7,7 +7,8 @@ const utf8 = new TextEncoder();
 export class Writer {
   buf = new Uint8Array(1024);
   pos = 0;
-  private readonly view64 = new DataView(new ArrayBuffer(8));
+  private readonly float = new Float64Array(1);
+  private readonly floatBytes = new Uint8Array(this.float.buffer);
 
   reset(): void {
     this.pos = 0;
@@ -57,10 +58,13 @@ export class Writer {
     this.uint(field, zigzag(v));
   }
 
+  /** double, little-endian (the platform's order: every engine the library runs on is LE). */
   double(field: number, v: number): void {
     this.key(field, 1);
-    this.view64.setFloat64(0, v, true);
-    this.raw(new Uint8Array(this.view64.buffer));
+    this.room(8);
+    this.float[0] = v;
+    this.buf.set(this.floatBytes, this.pos);
+    this.pos += 8;
   }
 
   raw(bytes: Uint8Array): void {
@@ -81,28 +85,53 @@ export class Writer {
     this.text(s);
   }
 
-  /** A string's length and UTF-8 bytes (no key). */
+  /** A string's length and UTF-8 bytes (no key): one pass when it is ASCII, as names are. */
   text(s: string): void {
     const n = s.length;
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) {
-      const bytes = utf8.encode(s);
-      this.varint(bytes.length);
-      this.raw(bytes);
-      return;
-    }
+    const start = this.pos;
     this.varint(n);
     this.room(n);
     const b = this.buf;
     let p = this.pos;
-    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) {
+        this.pos = start;
+        const bytes = utf8.encode(s);
+        this.varint(bytes.length);
+        this.raw(bytes);
+        return;
+      }
+      b[p++] = c;
+    }
     this.pos = p;
+  }
+
+  /**
+   * A message { string name = 1; string value = 2; } as length-delimited `field` (a Label):
+   * its length goes into a byte kept for it once the strings are written, the bytes moved
+   * along in the rare case it needs more than one.
+   */
+  pair(field: number, name: string, value: string): void {
+    this.key(field, 2);
+    this.room(1);
+    const at = this.pos++;
+    this.string(1, name);
+    this.string(2, value);
+    const length = this.pos - at - 1;
+    if (length < 128) {
+      this.buf[at] = length;
+      return;
+    }
+    const extra = varintSize(length) - 1;
+    this.room(extra);
+    const b = this.buf;
+    b.copyWithin(at + 1 + extra, at + 1, this.pos);
+    let p = at;
+    let v = length;
+    for (; v > 127; v = Math.floor(v / 128)) b[p++] = (v % 128) | 128;
+    b[p] = v;
+    this.pos += extra;
   }
 }
 

@@ -305,6 +305,32 @@ describe("pushMetrics: what is sent", () => {
     expect(result.duplicates).toBe(1);
   });
 
+  it("carries long and non-ASCII label values and help texts byte for byte", async () => {
+    const registry = newRegistry("utf8");
+    const long = `${"x".repeat(200)}/ünïcödé/😀/${"y".repeat(300)}`;
+    const c = new Counter({
+      name: "paths_total",
+      help: `Paths — ${"h".repeat(150)}`,
+      labelNames: ["path", "short"],
+      registers: [registry],
+    });
+    c.inc({ path: long, short: "é" }, 2);
+    c.inc({ path: "/plain", short: "a" }, 1);
+    await registry.flush();
+    await pushMetrics(registry, options());
+    const byPath = new Map(pushedSeries().map((s) => [labelsOf(s).path, s]));
+    expect(labelsOf(byPath.get(long)!)).toEqual({
+      __name__: "paths_total",
+      path: long,
+      short: "é",
+      job: JOB,
+      instance: INSTANCE,
+    });
+    expect(byPath.get(long)!.samples[0]!.value).toBe(2);
+    expect(byPath.get("/plain")!.samples[0]!.value).toBe(1);
+    expect(receiver.received[0]!.body.metadata[0]!.help).toBe(`Paths — ${"h".repeat(150)}`);
+  });
+
   it("splits a large push into requests under maxRequestBytes, metadata once per family", async () => {
     const registry = newRegistry("split");
     const c = new Counter({
