@@ -253,12 +253,14 @@ async function main(): Promise<void> {
   for (const [name, bodies] of byCase) {
     const input = bodies.reduce((n, b) => n + b.length, 0);
     // Interleaved rounds, so a busy moment of the machine hits every encoder alike.
-    const times: Record<string, number[]> = {};
+    const times: Record<string, number[]> = Object.fromEntries(
+      Object.keys(encoders).map((encoder) => [encoder, []]),
+    );
     for (let round = 0; round < 25; round++) {
       for (const [encoder, compress] of Object.entries(encoders)) {
         const t = performance.now();
         for (const b of bodies) compress(b);
-        (times[encoder] ??= []).push(performance.now() - t);
+        times[encoder]!.push(performance.now() - t);
       }
     }
     const ms = (encoder: string) => median(times[encoder]!.slice(5));
