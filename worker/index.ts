@@ -162,13 +162,10 @@ async function scheduled(
   ctx: { waitUntil(promise: Promise<unknown>): void },
 ): Promise<void> {
   if (!env.REMOTE_WRITE_URL) return; // scraping only: nothing to push
-  if (!registry.hasRedis) {
-    registry.setRedis(
-      new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }),
-    );
-  }
   const options: PushOptions = {
     url: env.REMOTE_WRITE_URL,
+    // This isolate may have served no request yet: the registry then has no client.
+    redis: new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }),
     job: env.REMOTE_WRITE_JOB ?? "prometheus-upstash-example",
     instance: env.REMOTE_WRITE_INSTANCE ?? "global",
     native: env.REMOTE_WRITE_NATIVE === "true",
@@ -183,7 +180,11 @@ async function scheduled(
   }
   // A failed push rejects: the invocation shows as failed, with the receiver's answer, in the
   // Worker's Cron Events and logs. The next minute's push sends fresh values anyway.
-  ctx.waitUntil(registry.flush().then(() => pushMetrics(registry, options)));
+  ctx.waitUntil(
+    (registry.hasRedis ? registry.flush() : Promise.resolve()).then(() =>
+      pushMetrics(registry, options),
+    ),
+  );
 }
 
 export default { fetch: app.fetch, scheduled };

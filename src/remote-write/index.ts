@@ -5,7 +5,7 @@
 // as a scrape's), one timestamp (the Redis server's clock at the read), the series a scrape
 // would have stored. docs/remote-write.md has the setup for each receiver.
 import type { Registry } from "../registry.ts";
-import type { MetricFamily } from "../types.ts";
+import type { MetricFamily, RedisClient } from "../types.ts";
 import { encodeWriteRequests } from "./encode.ts";
 import { type Destination, send } from "./send.ts";
 import { snappyCompress } from "./snappy.ts";
@@ -44,6 +44,11 @@ export interface PushOptions {
   selfMetrics?: boolean;
   /** The fetch to send with. Default: the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * The Redis client to read with when the registry has none yet (a scheduled invocation may
+   * run in an isolate that has served no request), e.g. `Redis.fromEnv(env)`.
+   */
+  redis?: RedisClient;
 }
 
 /** What one push did. */
@@ -154,6 +159,7 @@ export function pushStats(registry: Registry): Readonly<PushStats> {
  */
 export function pushMetrics(registry: Registry, options: PushOptions): Promise<PushResult> {
   const resolved = resolve(registry, options);
+  if (options.redis !== undefined && !registry.hasRedis) registry.setRedis(options.redis);
   const state = stateOf(registry);
   let destination = state.destinations.get(resolved.url);
   if (destination === undefined) {

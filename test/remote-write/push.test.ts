@@ -521,6 +521,21 @@ describe("options and the Node timer", () => {
     expect(() => startPushing(registry, { ...options(), intervalMs: -1 })).toThrow(/intervalMs/);
   });
 
+  it("reads with options.redis when the registry has no client yet", async () => {
+    const prefix = uniquePrefix("noclient");
+    const writer = new Registry({ redis: newClient(), prefix });
+    new Counter({ name: "seen_total", help: "Seen", registers: [writer] }).inc(5);
+    await writer.flush();
+    const reader = new Registry({ prefix });
+    new Counter({ name: "seen_total", help: "Seen", registers: [reader] });
+    await expect(pushMetrics(reader, options())).rejects.toThrow(/no Redis client/);
+    await pushMetrics(reader, options({ redis: newClient() }));
+    expect(reader.hasRedis).toBe(true);
+    const [series] = pushedSeries();
+    expect(labelsOf(series!).__name__).toBe("seen_total");
+    expect(series!.samples[0]!.value).toBe(5);
+  });
+
   it("startPushing pushes on its interval, reports failures to onError, stops cleanly", async () => {
     const registry = await shop();
     const errors: unknown[] = [];
