@@ -20,8 +20,10 @@ import { Counter, Gauge, Histogram, Registry } from "../src/index.ts";
 import { encodeWriteRequests } from "../src/remote-write/encode.ts";
 import { pushMetrics } from "../src/remote-write/index.ts";
 import { snappyCompress } from "../src/remote-write/snappy.ts";
+import { bundleWorker } from "../tools/bundle-worker.ts";
 import { printTable, ratio, writeResults } from "./lib/report.ts";
 import { startBenchStack } from "./lib/stack.ts";
+import { startWorkers, workerdCpuSeconds } from "./lib/workers.ts";
 
 const SERIES = (process.env["BENCH_RW_SERIES"] ?? "1000,10000").split(",").map(Number);
 const LABELS = ["shard", "id"] as const;
@@ -290,7 +292,75 @@ async function main(): Promise<void> {
     ["payload", "encoder", "input B", "output B", "median ms", "time vs ours", "bundle gzip B"],
     snappyRows,
   );
-  writeResults("remote-write", { rows, snappy: snappyData });
+  const workerd = await inWorkerd();
+  writeResults("remote-write", { rows, snappy: snappyData, workerd });
+}
+
+/**
+ * CPU per operation inside workerd (Miniflare), read from the workerd process's CPU time
+ * (/proc, 10 ms ticks): each request repeats the operation enough times to take a second or
+ * so, and a request that does nothing is subtracted.
+ */
+async function inWorkerd(): Promise<Record<string, unknown>[]> {
+  const script = await bundleWorker(
+    fileURLToPath(new URL("./lib/remote-write-worker.ts", import.meta.url)),
+  );
+  const [mf] = await startWorkers(script, 1, { url: "http://127.0.0.1:1", token: "unused" });
+  const out: Record<string, unknown>[] = [];
+  try {
+    const cpuOf = async (op: string, series: number, n: number) => {
+      const call = async (what: string, times: number) => {
+        const before = workerdCpuSeconds(mf!);
+        const res = await mf!.dispatchFetch(
+          `http://bench.test/?op=${what}&series=${series}&n=${times}`,
+        );
+        await res.text();
+        return workerdCpuSeconds(mf!) - before;
+      };
+      await call(op, 2); // warm-up (and the series prepared)
+      const costs: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        costs.push(((await call(op, n)) - (await call("none", 1))) / n);
+      }
+      return median(costs) * 1000;
+    };
+    const rows: (string | number)[][] = [];
+    for (const series of SERIES) {
+      const n = Math.max(3, Math.round(200_000 / series));
+      const renderMs = await cpuOf("render", series, n);
+      const encodeMs = await cpuOf("encode", series, n);
+      const snappy: Record<string, number> = {};
+      for (const encoder of ["ours", "snappyjs", "@stablelib/snappy"]) {
+        snappy[encoder] = await cpuOf(encoder, series, n * 4);
+      }
+      rows.push([
+        series,
+        renderMs,
+        encodeMs,
+        snappy.ours!,
+        ratio(encodeMs + snappy.ours!, renderMs),
+        snappy.snappyjs!,
+        snappy["@stablelib/snappy"]!,
+      ]);
+      out.push({ series, renderMs, encodeMs, snappyMs: snappy });
+    }
+    printTable(
+      "In workerd (Miniflare), counters and gauges, CPU ms per operation (workerd process CPU time, no Redis read)",
+      [
+        "series",
+        "scrape: render",
+        "push: encode",
+        "push: snappy (ours)",
+        "push/scrape",
+        "snappyjs",
+        "@stablelib/snappy",
+      ],
+      rows,
+    );
+  } finally {
+    await mf?.dispose();
+  }
+  return out;
 }
 
 await main();
