@@ -178,8 +178,8 @@ async function scheduled(
   } else if (env.REMOTE_WRITE_TOKEN !== undefined) {
     options.bearerToken = env.REMOTE_WRITE_TOKEN;
   }
-  // A failed push rejects: the invocation shows as failed, with the receiver's answer, in the
-  // Worker's Cron Events and logs. The next minute's push sends fresh values anyway.
+  // A failed push rejects: an error with the receiver's answer in the Worker's logs. The next
+  // minute's push sends fresh values anyway.
   ctx.waitUntil(
     (registry.hasRedis ? registry.flush() : Promise.resolve()).then(() =>
       pushMetrics(registry, options),
