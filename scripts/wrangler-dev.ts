@@ -25,6 +25,8 @@ export interface WranglerDevOptions {
   onOutput?: (chunk: string) => void;
   /** How long to wait for "Ready on"; default 60 s. */
   readyTimeoutMs?: number;
+  /** `--test-scheduled`: the Worker's scheduled() runs on `GET /__scheduled`. */
+  testScheduled?: boolean;
 }
 
 export interface WranglerDev {
@@ -78,6 +80,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   if (options.inspectorPort !== undefined) {
     args.push("--inspector-port", String(options.inspectorPort));
   }
+  if (options.testScheduled) args.push("--test-scheduled");
   for (const [key, value] of Object.entries(options.vars ?? {})) {
     args.push("--var", `${key}:${value}`);
   }

@@ -322,6 +322,15 @@ export class Registry implements MetricHome {
     );
   }
 
+  /**
+   * @internal prometheus-upstash/remote-write's read: what a scrape renders (self-metrics
+   * included), the default labels, and the Redis server's clock at the read (ms).
+   */
+  async collectForPush(): Promise<[MetricFamily[], Record<string, string>, number]> {
+    const { collected, serverTimeMs } = await this.reader.read(this.getMetricsAsArray(), true);
+    return [collected.map((c) => c.family), this.defaultLabels, serverTimeMs ?? 0];
+  }
+
   /** One metric in the registry's content type, without a final newline (as prom-client). */
   async getSingleMetricAsString(name: string): Promise<string> {
     const metric = this.metricsByName.get(name);

@@ -5,15 +5,33 @@
 //
 // Bindings: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (secrets in production, vars
 // under `npm start`), and optionally METRICS_TOKEN to require `Authorization: Bearer …`.
+//
+// Push instead of scrape: with REMOTE_WRITE_URL set, the Cron Trigger in wrangler.toml (every
+// minute) pushes the global values to that remote write endpoint (scheduled() below); see
+// docs/remote-write.md for Grafana Cloud, Mimir, VictoriaMetrics and Prometheus.
+import { Redis } from "@upstash/redis";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { prometheus } from "../src/adapters/hono.ts";
 import { Counter, exponentialBuckets, Gauge, Histogram, Registry, Summary } from "../src/index.ts";
+import { type PushOptions, pushMetrics } from "../src/remote-write/index.ts";
 
 export interface Env {
   UPSTASH_REDIS_REST_URL: string;
   UPSTASH_REDIS_REST_TOKEN: string;
   METRICS_TOKEN?: string;
+  /** The receiver's remote write url (a secret: `wrangler secret put REMOTE_WRITE_URL`). */
+  REMOTE_WRITE_URL?: string;
+  /** Basic auth (Grafana Cloud: the instance id and an access token) … */
+  REMOTE_WRITE_USERNAME?: string;
+  REMOTE_WRITE_PASSWORD?: string;
+  /** … or a bearer token. */
+  REMOTE_WRITE_TOKEN?: string;
+  /** The job and instance labels of the pushed series (defaults: this Worker's name, "global"). */
+  REMOTE_WRITE_JOB?: string;
+  REMOTE_WRITE_INSTANCE?: string;
+  /** "true": histograms with native buckets go as native histograms. */
+  REMOTE_WRITE_NATIVE?: string;
 }
 
 // One registry per isolate; its Redis client is made from the bindings on the first request.
@@ -137,4 +155,36 @@ app.onError((err, c) => {
   return c.text("Internal Server Error\n", 500);
 });
 
-export default app;
+/** What the Cron Trigger runs: this isolate's pending writes, then one push of the global values. */
+async function scheduled(
+  _controller: unknown,
+  env: Env,
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+): Promise<void> {
+  if (!env.REMOTE_WRITE_URL) return; // scraping only: nothing to push
+  const options: PushOptions = {
+    url: env.REMOTE_WRITE_URL,
+    // This isolate may have served no request yet: the registry then has no client.
+    redis: new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }),
+    job: env.REMOTE_WRITE_JOB ?? "prometheus-upstash-example",
+    instance: env.REMOTE_WRITE_INSTANCE ?? "global",
+    native: env.REMOTE_WRITE_NATIVE === "true",
+  };
+  if (env.REMOTE_WRITE_USERNAME !== undefined) {
+    options.basicAuth = {
+      username: env.REMOTE_WRITE_USERNAME,
+      password: env.REMOTE_WRITE_PASSWORD ?? "",
+    };
+  } else if (env.REMOTE_WRITE_TOKEN !== undefined) {
+    options.bearerToken = env.REMOTE_WRITE_TOKEN;
+  }
+  // A failed push rejects: an error with the receiver's answer in the Worker's logs. The next
+  // minute's push sends fresh values anyway.
+  ctx.waitUntil(
+    (registry.hasRedis ? registry.flush() : Promise.resolve()).then(() =>
+      pushMetrics(registry, options),
+    ),
+  );
+}
+
+export default { fetch: app.fetch, scheduled };

@@ -30,6 +30,10 @@ const json: Promise<MetricJSON[]> = registry.getMetricsAsJSON();
 const hono: PrometheusOptions = { registry, flushAfterRequest: false };
 export const parts = [Counter, Gauge, Histogram, Summary, negotiateContentType, register, json, prometheus(hono)];
 export const adapters = [flushAfterResponse, metricsHandler, vercel, flushBeforeReturn, lambda];
+import { pushMetrics, pushStats, RemoteWriteError, startPushing, type PushOptions, type PushResult } from "prometheus-upstash/remote-write";
+const push: PushOptions = { url: "https://receiver.invalid/api/v1/push", job: "app", native: true };
+const pushed: (r: Registry) => Promise<PushResult> = (r) => pushMetrics(r, push);
+export const remoteWrite = [pushed, pushStats, RemoteWriteError, startPushing];
 `;
 
 const NODE_ENTRY_POINT = `
