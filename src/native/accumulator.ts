@@ -9,6 +9,8 @@
 // bounded by the span of indices too: a side spans at most 4·maxBuckets indices (and at least
 // 256, wider than the whole double range at schema −4), and a wider spread also lowers it.
 
+import { NATIVE_PART } from "../store/lua.generated.ts";
+import { useScriptPart } from "../store/scripts.ts";
 import { packFloat, packNumber } from "./packed.ts";
 import { bucketIndex, MIN_SCHEMA, type SchemaTables, tablesOf } from "./schema.ts";
 
@@ -137,6 +139,7 @@ export class NativeAccumulator {
   private nonEmpty = 0;
 
   constructor(schema: number, zeroThreshold: number, maxBuckets: number) {
+    useScriptPart(NATIVE_PART); // the write script merges what this sends
     this.schema = schema;
     this.zeroThreshold = zeroThreshold;
     this.maxBuckets = maxBuckets;

@@ -2,6 +2,8 @@
 // into one count per touched bucket. add() runs on the hot path of Summary.observe, so it does
 // a log and an array increment, and allocates only when the range of indices grows.
 
+import { SKETCH_PART } from "../store/lua.generated.ts";
+import { useScriptPart } from "../store/scripts.ts";
 import { DEFAULT_BUCKET_CAP } from "./collapse.ts";
 import { DenseCounts, type MemoryBudget } from "./dense.ts";
 import { negativeToken, positiveToken, ZERO_TOKEN } from "./fields.ts";
@@ -18,6 +20,7 @@ export class SketchAccumulator {
 
   /** `budget` pays for the bucket arrays (dense.ts); release() gives them back. */
   constructor(mapping: LogMapping, cap: number = DEFAULT_BUCKET_CAP, budget?: MemoryBudget) {
+    useScriptPart(SKETCH_PART); // the write script merges what this sends
     if (!Number.isInteger(cap) || cap < 1) {
       throw new RangeError(`bucket cap must be a positive integer, got ${cap}`);
     }

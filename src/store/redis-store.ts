@@ -3,7 +3,7 @@ import type { RedisClient } from "../types.ts";
 import { SCAN_MAX_COUNT, SCAN_MIN_COUNT } from "./constants.ts";
 import { DecodedSnapshot, Pages } from "./decode.ts";
 import { keysOf, metricOf } from "./schema.ts";
-import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.ts";
+import { READ_SCRIPT, writeScript } from "./scripts.ts";
 
 /** One batch as sent: its sequence number and its ops (encode.ts). */
 export interface WireBatch {
@@ -59,14 +59,17 @@ export interface StoredSnapshot extends DecodedSnapshot {
  */
 export class RedisStore {
   private readonly keys: string[];
-  private readonly writer: Script;
+  /** The write script for the script parts in use, made again when they change. */
+  private writer: Script;
+  private readonly redis: RedisClient;
   private readonly reader: Script;
 
   private readonly settings: StoreSettings;
 
   constructor(redis: RedisClient, prefix: string, settings: StoreSettings) {
     this.keys = keysOf(prefix);
-    this.writer = new Script(redis, WRITE_SCRIPT);
+    this.redis = redis;
+    this.writer = new Script(redis, writeScript());
     this.reader = new Script(redis, READ_SCRIPT);
     this.settings = settings;
   }
@@ -78,6 +81,8 @@ export class RedisStore {
       args.push("b", String(b.seq));
       for (const a of b.args) args.push(a);
     }
+    const text = writeScript();
+    if (text !== this.writer.source) this.writer = new Script(this.redis, text);
     const reply = parseJson(await this.writer.exec(this.keys, args)) as {
       a?: unknown;
       r?: unknown;
@@ -176,7 +181,7 @@ function parseJson(reply: unknown): unknown {
 class Script {
   private sha: string | undefined;
   private readonly redis: RedisClient;
-  private readonly source: string;
+  readonly source: string;
 
   constructor(redis: RedisClient, source: string) {
     this.redis = redis;

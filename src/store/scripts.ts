@@ -17,4 +17,24 @@
 // merge rules sketch.lua and native.lua); tools/embed-lua.ts turns it into lua.generated.ts.
 
 export { HORIZON_MS, JANITOR_FALLBACK_MS, JANITOR_MARK_MS, REFRESH_MS } from "./constants.ts";
-export { READ_SCRIPT, WRITE_SCRIPT } from "./lua.generated.ts";
+export { READ_SCRIPT } from "./lua.generated.ts";
+
+import { SHEBANG, WRITE_BODY } from "./lua.generated.ts";
+
+/**
+ * The merge rules the write script carries besides its body: only those of the metric types
+ * this isolate uses (a summary's sketch accumulator and a native histogram's accumulator each
+ * bring theirs when made), so a Worker without summaries ships no sketch merge. Each set of
+ * parts is its own script text and SHA; a part only adds a function, so a script with more
+ * parts than a batch needs runs it the same.
+ */
+const parts = new Set<string>();
+
+export function useScriptPart(part: string): void {
+  parts.add(part);
+}
+
+/** The write script for the parts in use: the shebang first (Upstash reads its flags there). */
+export function writeScript(): string {
+  return [SHEBANG, ...[...parts].sort(), WRITE_BODY].join("\n");
+}
