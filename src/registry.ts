@@ -111,16 +111,13 @@ export class Registry implements MetricHome {
     this.flushIntervalMs = options.flushIntervalMs;
     const reliability = resolveReliability(options);
     const onError = isolated(options.onError ?? defaultOnError, () => this.countCallbackError());
-    const registry = this;
+    const store = () => this.store;
+    const instanceId = () => this.instanceId;
     this.writer = new Writer(
       reliability,
       {
-        get store() {
-          return registry.store;
-        },
-        get instanceId() {
-          return registry.instanceId;
-        },
+        store,
+        instanceId,
         drainables: () => this.ownMetrics(),
         // Gauges hold this instance's truth: write all of them again with the next flush.
         lostWrite: () => {
@@ -130,12 +127,8 @@ export class Registry implements MetricHome {
       onError,
     );
     this.reader = new Reader({
-      get store() {
-        return registry.store;
-      },
-      get instanceId() {
-        return registry.instanceId;
-      },
+      store,
+      instanceId,
       timeoutMs: reliability.timeoutMs,
       selfMetrics: this.writer.account.selfMetrics,
     });
