@@ -46,9 +46,9 @@ export interface Scrape {
 /** Where a reader reads: its registry, as the reader sees it. */
 export interface ReadSource {
   /** Undefined while the registry has no Redis client. */
-  readonly store: RedisStore | undefined;
+  store(): RedisStore | undefined;
   /** The id this isolate's gauge values are stored under (replaced by collect()'s values). */
-  readonly instanceId: string;
+  instanceId(): string;
   readonly timeoutMs: number;
   /** The library's own counters, shown once some instance has written one. */
   readonly selfMetrics: readonly Metric[];
@@ -72,7 +72,7 @@ export class Reader {
    * values come from get()), with the self-metrics after them when `withSelf`.
    */
   async read(metrics: readonly RegisteredMetric[], withSelf = false): Promise<Scrape> {
-    const { store } = this.source;
+    const store = this.source.store();
     const ours = metrics.filter((m): m is Metric => m instanceof Metric);
     if (store === undefined && ours.length > 0) throw noRedisError();
     const collecting = ours.filter((m) => m.hasCollect);
@@ -113,6 +113,6 @@ export class Reader {
     if (collecting.length === 0) return stored;
     const local = new LocalData();
     for (const m of collecting) m.peek(local);
-    return new OverlaySnapshot(stored, local, this.source.instanceId);
+    return new OverlaySnapshot(stored, local, this.source.instanceId());
   }
 }

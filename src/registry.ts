@@ -115,16 +115,13 @@ export class Registry implements MetricHome {
     const reliability = resolveReliability(options);
     this.settings = reliability;
     const onError = isolated(options.onError ?? reportOnce, () => this.countCallbackError());
-    const registry = this;
+    const store = () => this.store;
+    const instanceId = () => this.instanceId;
     this.writer = new Writer(
       reliability,
       {
-        get store() {
-          return registry.store;
-        },
-        get instanceId() {
-          return registry.instanceId;
-        },
+        store,
+        instanceId,
         drainables: () => this.ownMetrics(),
         // Gauges hold this instance's truth: write all of them again with the next flush.
         lostWrite: () => {
@@ -134,12 +131,8 @@ export class Registry implements MetricHome {
       onError,
     );
     this.reader = new Reader({
-      get store() {
-        return registry.store;
-      },
-      get instanceId() {
-        return registry.instanceId;
-      },
+      store,
+      instanceId,
       timeoutMs: reliability.timeoutMs,
       selfMetrics: this.writer.account.selfMetrics,
     });

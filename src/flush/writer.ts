@@ -30,9 +30,9 @@ export const MAX_BATCH_AGE_MS = 30 * 60_000;
 /** What a writer writes, and where: its registry, as the writer sees it. */
 export interface WriteSource {
   /** Where writes go; undefined while the registry has no Redis client. */
-  readonly store: RedisStore | undefined;
+  store(): RedisStore | undefined;
   /** The id gauge values of this isolate are stored under. */
-  readonly instanceId: string;
+  instanceId(): string;
   /** What a flush drains: the registry's metrics. */
   drainables(): Iterable<Drainable>;
   /** A batch holding metric data was given up: gauges write all their values again. */
@@ -92,7 +92,7 @@ export class Writer {
 
   /** One write: drains the metrics, then sends everything queued. */
   private async write(): Promise<void> {
-    const store = this.source.store;
+    const store = this.source.store();
     if (store === undefined) {
       // A configuration error, not a Redis failure: say so loudly, once per flush.
       const parts = drainAll(this.source.drainables(), "", Date.now(), Number.POSITIVE_INFINITY);
@@ -107,7 +107,12 @@ export class Writer {
     const now = Date.now();
     this.queue = this.queue.filter((b) => !b.landed); // a late answer already applied them
     const carried = this.queue.length;
-    const drained = drainAll(this.source.drainables(), this.source.instanceId, now, this.partBytes);
+    const drained = drainAll(
+      this.source.drainables(),
+      this.source.instanceId(),
+      now,
+      this.partBytes,
+    );
     for (const part of drained) this.enqueue(part, now);
     const { parts, deltas } = this.account.drainSelf(now, this.partBytes);
     for (const [i, part] of parts.entries()) this.enqueue(part, now, i === 0 ? deltas : undefined);
