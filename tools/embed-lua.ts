@@ -78,6 +78,13 @@ function part(source: string, name: string): string {
   return `local ${name}=${minified.replace(/^return/, "")}`;
 }
 
+/** The text of `local function <name>(…) … end` in a piece (its first line to its first "end" alone). */
+function functionIn(source: string, name: string): string {
+  const found = source.match(new RegExp(`^local function ${name}\\([\\s\\S]*?^end$`, "m"));
+  if (!found) throw new Error(`no local function ${name} in the Lua`);
+  return found[0];
+}
+
 /** The generated module's text. */
 export function generate(): string {
   const [common, sketch, native, write, read] = ["common", "sketch", "native", "write", "read"].map(
@@ -85,7 +92,8 @@ export function generate(): string {
   );
   const exports: Record<string, string> = {
     WRITE_BODY: luamin.minify(`${common!}\n${write!}`),
-    SKETCH_PART: part(sketch!, "sketch_merge"),
+    // The sketch merge formats numbers with common.lua's fmt: it carries its own copy.
+    SKETCH_PART: part(`${functionIn(common!, "fmt")}\n${sketch!}`, "sketch_merge"),
     NATIVE_PART: part(native!, "native_merge"),
     READ_SCRIPT: script(common!, read!),
     SHEBANG,
