@@ -39,8 +39,8 @@ export class Pages {
   /** Characters of every reply so far, and of the largest one. */
   chars = 0;
   largest = 0;
-  /** Lines of the last page, and its characters: what the next page's HSCAN should ask for. */
-  lastLines = 0;
+  /** Entries the last page's HSCANs asked for, and its characters: what the next page asks for. */
+  lastAsked = 0;
   lastChars = 0;
   readonly fields = new Map<string, string>();
 
@@ -48,14 +48,13 @@ export class Pages {
     if (reply.charCodeAt(0) !== 0x23) throw new Error("Unexpected scrape reply from Redis");
     let end = reply.indexOf("\n");
     if (end < 0) end = reply.length;
-    const [now = "", next = "", mark = ""] = reply.slice(1, end).split(" ");
+    const [now = "", next = "", mark = "", asked = ""] = reply.slice(1, end).split(" ");
     if (this.count === 0) this.now = Number(now);
     this.next = next;
     if (mark !== "-") this.mark = mark;
     this.count++;
     this.chars += reply.length;
     this.largest = Math.max(this.largest, reply.length);
-    let lines = 0;
     while (end < reply.length) {
       const start = end + 1;
       end = reply.indexOf("\n", start);
@@ -63,9 +62,8 @@ export class Pages {
       const tab = reply.indexOf("\t", start);
       if (tab < 0 || tab > end) continue;
       this.fields.set(reply.slice(start, tab), reply.slice(tab + 1, end));
-      lines++;
     }
-    this.lastLines = lines;
+    this.lastAsked = Number(asked);
     this.lastChars = reply.length;
   }
 

@@ -118,10 +118,9 @@ export class RedisStore {
     const pages = new Pages();
     let shrinks = 0;
     while (!pages.done) {
-      // Ask the first HSCAN for what fills the page at the last page's bytes per entry (a
-      // kilobyte each before any page: a native histogram's size, so a first page never
-      // overshoots much).
-      const perEntry = pages.lastLines > 0 ? pages.lastChars / pages.lastLines : 1024;
+      // Ask the first HSCAN for what fills the page at the last page's bytes per entry asked
+      // for (a kilobyte each before any page, so a first page never overshoots much).
+      const perEntry = pages.lastAsked > 0 ? pages.lastChars / pages.lastAsked : 1024;
       const count = Math.max(
         SCAN_MIN_COUNT,
         Math.min(SCAN_MAX_COUNT, Math.floor(budget / perEntry)),

@@ -7,7 +7,8 @@
 --   4  entries the first HSCAN asks for; the next ones ask for what the budget has room for
 --   5  server ms of the scrape's first page ("" on the first page: this page reads TIME)
 --   6  the janitor mark a previous page saw ("" when none)
--- Returns one string: "#<server ms> <next state, or {{SCAN_DONE}} after the last page> <mark or ->",
+-- Returns one string: "#<server ms> <next state, or {{SCAN_DONE}} after the last page> <mark or ->
+-- <entries its HSCANs asked for>",
 -- then one line "<field>\t<value>" per summed field (without its stamp) and per live field that
 -- has not expired (dedup records and writer liveness left out). A leading
 -- "#" is never valid JSON, so @upstash/redis's automatic deserialization leaves it alone.
@@ -20,10 +21,11 @@ local mark = tonumber(ARGV[6])
 local oldest = ttl > 0 and (now - ttl) / 1000 or nil
 local on_sums, cur = string.sub(state, 1, 1) == 's', string.sub(state, 2)
 local out = { '' }
-local bytes, hash_bytes, hash_entries, done = 0, 0, 0, false
+local bytes, hash_bytes, hash_entries, asked, total_asked, done = 0, 0, 0, 0, 0, false
 local dead_live, dead_sums, gone = {}, {}, {}
 while true do
   local r = redis.call('HSCAN', on_sums and SUMS or LIVE, cur, 'COUNT', count)
+  asked, total_asked = asked + count, total_asked + count
   local kv = r[2]
   cur = r[1]
   for j = 1, #kv, 2 do
@@ -61,12 +63,13 @@ while true do
       done = true
       break
     end
-    on_sums, hash_bytes, hash_entries, count = false, 0, 0, tonumber(ARGV[4])
+    on_sums, hash_bytes, hash_entries, asked, count = false, 0, 0, 0, tonumber(ARGV[4])
   end
   if bytes >= budget then break end
   if hash_entries > 0 then
-    -- Ask for most of what the rest of the budget likely holds, by this hash's entries so far.
-    count = math.floor(0.75 * (budget - bytes) * hash_entries / math.max(hash_bytes, 1))
+    -- Ask for most of what the rest of the budget likely holds, by this hash's entries so far
+    -- and how many entries a COUNT has yielded (fewer than asked in a sparse hash table).
+    count = math.floor(0.9 * (budget - bytes) * asked / math.max(hash_bytes, 1))
     count = math.max({{SCAN_MIN_COUNT}}, math.min({{SCAN_MAX_COUNT}}, count))
   end
 end
@@ -95,5 +98,5 @@ if done and (not mark or now - mark >= {{JANITOR_MARK_MS}}) then
   redis.call('HSET', SUMS, {{F_JANITOR_MARK}}, string.format('%d', now))
 end
 out[1] = '#' .. string.format('%d', now) .. ' ' .. (done and {{SCAN_DONE}} or ((on_sums and 's' or 'l') .. cur))
-  .. ' ' .. (mark and string.format('%d', mark) or '-')
+  .. ' ' .. (mark and string.format('%d', mark) or '-') .. ' ' .. string.format('%d', total_asked)
 return table.concat(out, '\n')
