@@ -19,4 +19,4 @@ export const CHUNK = 4000;
 export const MAX_REQUEST_FIELDS = CHUNK;
 /** Entries one HSCAN of a scrape page asks for, at least and at most. */
 export const SCAN_MIN_COUNT = 16;
-export const SCAN_MAX_COUNT = 10_000;
+export const SCAN_MAX_COUNT = 100_000;
