@@ -55,11 +55,11 @@ export interface StackProcess {
   stop(): Promise<void>;
 }
 
-/** `npm run local-upstash` as a child process; resolves once it printed its URL and token. */
+/** `npm run local-upstash` (src/dev/cli.ts dev) as a child process; resolves once it printed its URL and token. */
 export async function startStackProcess(): Promise<StackProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(root, "tools", "local-upstash", "cli.ts")],
+    [join(root, "src", "dev", "cli.ts"), "dev"],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },
