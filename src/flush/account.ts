@@ -113,15 +113,15 @@ export class FlushAccount {
     unsettledBatches: 0,
     callbackErrors: 0,
   };
-  private readonly self: SelfMetrics | undefined;
+  readonly #self: SelfMetrics | undefined;
 
   constructor(selfMetrics: boolean) {
-    this.self = selfMetrics ? new SelfMetrics() : undefined;
+    this.#self = selfMetrics ? new SelfMetrics() : undefined;
   }
 
   /** The self-metric counters (none when they are off), for scrapes. */
   get selfMetrics(): readonly Counter[] {
-    return this.self?.all ?? [];
+    return this.#self?.all ?? [];
   }
 
   flushed(): void {
@@ -130,22 +130,22 @@ export class FlushAccount {
 
   failed(): void {
     this.stats.failedFlushes++;
-    this.self?.add({ ...noDeltas(), failures: 1 });
+    this.#self?.add({ ...noDeltas(), failures: 1 });
   }
 
   retried(): void {
     this.stats.retries++;
-    this.self?.add({ ...noDeltas(), retries: 1 });
+    this.#self?.add({ ...noDeltas(), retries: 1 });
   }
 
   duplicates(n: number): void {
     this.stats.duplicateBatches += n;
-    if (n > 0) this.self?.add({ ...noDeltas(), duplicates: n });
+    if (n > 0) this.#self?.add({ ...noDeltas(), duplicates: n });
   }
 
   dropped(reason: DropReason, n: number): void {
     this.stats.droppedUpdates += n;
-    if (n > 0) this.self?.add({ ...noDeltas(), dropped: { [reason]: n } });
+    if (n > 0) this.#self?.add({ ...noDeltas(), dropped: { [reason]: n } });
   }
 
   callbackError(): void {
@@ -165,7 +165,7 @@ export class FlushAccount {
    * no update.
    */
   drainSelf(nowMs: number, maxBytes: number): { parts: Part[]; deltas: SelfDeltas } {
-    const self = this.self;
+    const self = this.#self;
     if (self === undefined) return { parts: [], deltas: noDeltas() };
     const deltas = self.owed;
     self.owed = noDeltas();
@@ -179,6 +179,6 @@ export class FlushAccount {
 
   /** A batch carrying these self-metric counts was dropped: owe them again. */
   giveBack(deltas: SelfDeltas): void {
-    this.self?.add(deltas);
+    this.#self?.add(deltas);
   }
 }

@@ -35,11 +35,11 @@ class Window {
       if (index > this.max) this.max = index;
       return 1;
     }
-    return this.makeRoom(index, maxSpan) ? this.add(index, maxSpan, n) : NO_ROOM;
+    return this.#makeRoom(index, maxSpan) ? this.add(index, maxSpan, n) : NO_ROOM;
   }
 
   /** Moves or grows the window so that `index` has a slot; false if that would pass maxSpan. */
-  private makeRoom(index: number, maxSpan: number): boolean {
+  #makeRoom(index: number, maxSpan: number): boolean {
     if (this.min > this.max) {
       if (this.counts.length === 0) this.counts = new Float64Array(INITIAL_LENGTH);
       this.offset = index - (this.counts.length >> 1);
@@ -50,11 +50,11 @@ class Window {
     if (span > maxSpan) return false;
     let length = this.counts.length;
     while (length < span) length *= 2;
-    this.relocate(Math.min(length, maxSpan), low - ((Math.min(length, maxSpan) - span) >> 1));
+    this.#relocate(Math.min(length, maxSpan), low - ((Math.min(length, maxSpan) - span) >> 1));
     return true;
   }
 
-  private relocate(length: number, offset: number): void {
+  #relocate(length: number, offset: number): void {
     const next = new Float64Array(length);
     for (let i = this.min; i <= this.max; i++) next[i - offset] = this.counts[i - this.offset]!;
     this.counts = next;
@@ -129,63 +129,63 @@ export class NativeAccumulator {
   readonly zeroThreshold: number;
   readonly maxBuckets: number;
   zeroCount = 0;
-  private tables: SchemaTables;
-  private readonly maxSpan: number;
-  private readonly positive = new Window();
-  private readonly negative = new Window();
+  #tables: SchemaTables;
+  readonly #maxSpan: number;
+  readonly #positive = new Window();
+  readonly #negative = new Window();
   /** Non-empty buckets of both sides. */
-  private nonEmpty = 0;
+  #nonEmpty = 0;
 
   constructor(schema: number, zeroThreshold: number, maxBuckets: number) {
     this.schema = schema;
     this.zeroThreshold = zeroThreshold;
     this.maxBuckets = maxBuckets;
-    this.tables = tablesOf(schema);
-    this.maxSpan = Math.max(4 * maxBuckets, 256);
+    this.#tables = tablesOf(schema);
+    this.#maxSpan = Math.max(4 * maxBuckets, 256);
   }
 
   /** Records one observation (finite; the caller has rejected NaN). */
   observe(value: number): void {
-    if (value > this.zeroThreshold) this.add(this.positive, value);
-    else if (value < -this.zeroThreshold) this.add(this.negative, -value);
+    if (value > this.zeroThreshold) this.#add(this.#positive, value);
+    else if (value < -this.zeroThreshold) this.#add(this.#negative, -value);
     else this.zeroCount++;
   }
 
-  private add(side: Window, magnitude: number): void {
+  #add(side: Window, magnitude: number): void {
     for (;;) {
-      const added = side.add(bucketIndex(magnitude, this.schema, this.tables), this.maxSpan);
+      const added = side.add(bucketIndex(magnitude, this.schema, this.#tables), this.#maxSpan);
       if (added === 0) return;
       if (added === 1) {
-        if (++this.nonEmpty > this.maxBuckets) this.lowerSchema();
+        if (++this.#nonEmpty > this.maxBuckets) this.#lowerSchema();
         return;
       }
-      this.lowerSchema(true);
+      this.#lowerSchema(true);
     }
   }
 
   /** Halves the resolution until the buckets fit (or once more, `force`, to fit a wider span). */
-  private lowerSchema(force = false): void {
-    while ((force || this.nonEmpty > this.maxBuckets) && this.schema > MIN_SCHEMA) {
+  #lowerSchema(force = false): void {
+    while ((force || this.#nonEmpty > this.maxBuckets) && this.schema > MIN_SCHEMA) {
       this.schema--;
-      this.tables = tablesOf(this.schema);
-      this.nonEmpty = this.positive.halve() + this.negative.halve();
+      this.#tables = tablesOf(this.schema);
+      this.#nonEmpty = this.#positive.halve() + this.#negative.halve();
       force = false;
     }
   }
 
   get isEmpty(): boolean {
-    return this.nonEmpty === 0 && this.zeroCount === 0;
+    return this.#nonEmpty === 0 && this.zeroCount === 0;
   }
 
   /** Non-empty buckets (both sides, zero bucket not included). */
   get bucketCount(): number {
-    return this.nonEmpty;
+    return this.#nonEmpty;
   }
 
   /** The packed delta (packed.ts) of what is pending; `sum` is the series' pending sum. */
   encode(sum: number): string {
-    const [ps, pt, pn] = this.positive.pack();
-    const [ns, nt, nn] = this.negative.pack();
+    const [ps, pt, pn] = this.#positive.pack();
+    const [ns, nt, nn] = this.#negative.pack();
     return `${packNumber(this.schema, true)}${packFloat(this.zeroThreshold)}${packNumber(
       this.zeroCount,
     )}${packNumber(this.zeroCount + pn + nn)}${packFloat(sum)}${packNumber(ps)}${pt}${packNumber(ns)}${nt}`;
@@ -193,9 +193,9 @@ export class NativeAccumulator {
 
   /** Forgets the pending observations, keeping the schema reached and the arrays. */
   clear(): void {
-    this.positive.clear();
-    this.negative.clear();
+    this.#positive.clear();
+    this.#negative.clear();
     this.zeroCount = 0;
-    this.nonEmpty = 0;
+    this.#nonEmpty = 0;
   }
 }

@@ -7,8 +7,8 @@ const utf8 = new TextEncoder();
 export class Writer {
   buf = new Uint8Array(1024);
   pos = 0;
-  private readonly float = new Float64Array(1);
-  private readonly floatBytes = new Uint8Array(this.float.buffer);
+  readonly #float = new Float64Array(1);
+  readonly #floatBytes = new Uint8Array(this.#float.buffer);
 
   reset(): void {
     this.pos = 0;
@@ -24,7 +24,7 @@ export class Writer {
     return this.buf.slice(0, this.pos);
   }
 
-  private room(n: number): void {
+  #room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
@@ -34,7 +34,7 @@ export class Writer {
   }
 
   varint(v: number): void {
-    this.room(10);
+    this.#room(10);
     const b = this.buf;
     let p = this.pos;
     for (; v > 127; v = Math.floor(v / 128)) b[p++] = (v % 128) | 128;
@@ -61,14 +61,14 @@ export class Writer {
   /** double, little-endian (the platform's order: every engine the library runs on is LE). */
   double(field: number, v: number): void {
     this.key(field, 1);
-    this.room(8);
-    this.float[0] = v;
-    this.buf.set(this.floatBytes, this.pos);
+    this.#room(8);
+    this.#float[0] = v;
+    this.buf.set(this.#floatBytes, this.pos);
     this.pos += 8;
   }
 
   raw(bytes: Uint8Array): void {
-    this.room(bytes.length);
+    this.#room(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
   }
@@ -90,7 +90,7 @@ export class Writer {
     const n = s.length;
     const start = this.pos;
     this.varint(n);
-    this.room(n);
+    this.#room(n);
     const b = this.buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) {
@@ -114,7 +114,7 @@ export class Writer {
    */
   pair(field: number, name: string, value: string): void {
     this.key(field, 2);
-    this.room(1);
+    this.#room(1);
     const at = this.pos++;
     this.string(1, name);
     this.string(2, value);
@@ -124,7 +124,7 @@ export class Writer {
       return;
     }
     const extra = varintSize(length) - 1;
-    this.room(extra);
+    this.#room(extra);
     const b = this.buf;
     b.copyWithin(at + 1 + extra, at + 1, this.pos);
     let p = at;
