@@ -10,9 +10,9 @@ export function seriesCost(key: string): number {
 
 export class SeriesLimits {
   readonly maxSeriesPerMetric: number;
-  readonly maxBytes: number;
+  readonly #maxBytes: number;
   /** Longest series key accepted: a key must fit in a request with room to spare. */
-  readonly maxKeyLength: number;
+  readonly #maxKeyLength: number;
   #bytes = 0;
   readonly #onRefused: (updates: number) => void;
 
@@ -23,8 +23,8 @@ export class SeriesLimits {
     onRefused: (updates: number) => void = () => {},
   ) {
     this.maxSeriesPerMetric = maxSeriesPerMetric;
-    this.maxBytes = maxBytes;
-    this.maxKeyLength = maxKeyLength;
+    this.#maxBytes = maxBytes;
+    this.#maxKeyLength = maxKeyLength;
     this.#onRefused = onRefused;
   }
 
@@ -34,9 +34,9 @@ export class SeriesLimits {
 
   /** Reserves room for a new series; false when it does not fit. */
   take(key: string): boolean {
-    if (key.length > this.maxKeyLength) return false;
+    if (key.length > this.#maxKeyLength) return false;
     const cost = seriesCost(key);
-    if (this.#bytes + cost > this.maxBytes) return false;
+    if (this.#bytes + cost > this.#maxBytes) return false;
     this.#bytes += cost;
     return true;
   }
@@ -47,14 +47,14 @@ export class SeriesLimits {
 
   /** Reserves memory for pending data (summary sketches) in the same budget; false if full. */
   reserve(bytes: number): boolean {
-    if (this.#bytes + bytes > this.maxBytes) return false;
+    if (this.#bytes + bytes > this.#maxBytes) return false;
     this.#bytes += bytes;
     return true;
   }
 
   /** Reserves room to grow pending data: only up to half the budget (new series go first). */
   grow(bytes: number): boolean {
-    if (this.#bytes + bytes > this.maxBytes / 2) return false;
+    if (this.#bytes + bytes > this.#maxBytes / 2) return false;
     this.#bytes += bytes;
     return true;
   }

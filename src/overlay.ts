@@ -17,7 +17,7 @@ interface Hidden {
 }
 
 export class LocalData implements BatchWriter {
-  readonly hidden = new Map<string, Hidden>();
+  readonly #hidden = new Map<string, Hidden>();
   readonly counters = new Map<string, Map<string, number>>();
   readonly histograms = new Map<string, HistogramSeries[]>();
   readonly summaries = new Map<string, Map<string, { count: number; sum: number }>>();
@@ -98,15 +98,15 @@ export class LocalData implements BatchWriter {
   }
 
   isHidden(name: string, key: string): boolean {
-    const h = this.hidden.get(name);
+    const h = this.#hidden.get(name);
     return h !== undefined && (h.all || h.keys.has(key));
   }
 
   #hide(name: string): Hidden {
-    let h = this.hidden.get(name);
+    let h = this.#hidden.get(name);
     if (h === undefined) {
       h = { all: false, keys: new Set() };
-      this.hidden.set(name, h);
+      this.#hidden.set(name, h);
     }
     return h;
   }

@@ -78,7 +78,7 @@ export class SeriesIndex<E, T extends string = string> {
   }
 
   /** The series of prom-client's positional labels("a", "b"). */
-  findValues(values: readonly unknown[]): Series<E> | undefined {
+  #findValues(values: readonly unknown[]): Series<E> | undefined {
     const names = this.#names;
     if (values.length !== names.length || names.length === 0) {
       this.#labels.positional(values);
@@ -97,7 +97,7 @@ export class SeriesIndex<E, T extends string = string> {
   findArgs(args: readonly unknown[]): Series<E> | undefined {
     const first = args[0];
     if (typeof first === "object" && first !== null) return this.find(first as LabelValues<T>);
-    return this.findValues(args);
+    return this.#findValues(args);
   }
 
   /** The series of a call without labels (every label missing). */

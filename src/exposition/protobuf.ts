@@ -31,7 +31,7 @@ class Writer {
     this.out = next;
   }
 
-  varint(v: number): void {
+  #varint(v: number): void {
     this.#room(8);
     for (; v > 127; v = Math.floor(v / 128)) this.out[this.at++] = (v % 128) | 128;
     this.out[this.at++] = v;
@@ -39,8 +39,8 @@ class Writer {
 
   /** uint32/uint64/enum (wire type 0). */
   uint(field: number, v: number): void {
-    this.varint(field * 8);
-    this.varint(v);
+    this.#varint(field * 8);
+    this.#varint(v);
   }
 
   /** sint32/sint64: zigzag. */
@@ -50,7 +50,7 @@ class Writer {
 
   /** double (wire type 1, little-endian). */
   double(field: number, v: number): void {
-    this.varint(field * 8 + 1);
+    this.#varint(field * 8 + 1);
     this.#room(8);
     float64.setFloat64(0, v, true);
     this.out.set(float64Bytes, this.at);
@@ -62,7 +62,7 @@ class Writer {
    * field 0 writes the length and bytes alone (a frame of the delimited stream).
    */
   message(field: number, write: (w: Writer) => void): void {
-    if (field) this.varint(field * 8 + 2);
+    if (field) this.#varint(field * 8 + 2);
     this.#room(1);
     const start = ++this.at; // one byte kept for the length
     write(this);

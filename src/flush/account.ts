@@ -66,36 +66,41 @@ function counter(name: string, help: string, labelNames: string[] = []): Counter
 
 /** The self-metrics: four counters and what of them no batch carries yet. */
 class SelfMetrics {
-  readonly failures = counter(
+  readonly #failures = counter(
     "flush_failures_total",
     "Flushes that ended with data not written to Redis (kept for the next flush or dropped)",
   );
-  readonly retries = counter(
+  readonly #retries = counter(
     "flush_retries_total",
     "Write requests repeated after a failed or timed-out attempt",
   );
-  readonly duplicates = counter(
+  readonly #duplicates = counter(
     "duplicate_batches_total",
     "Batches Redis had already applied when they were sent again (skipped by sequence number)",
   );
-  readonly dropped = counter(
+  readonly #dropped = counter(
     "dropped_updates_total",
     "Metric updates given up by this library, by reason",
     ["reason"],
   );
-  readonly all: readonly Counter[] = [this.failures, this.retries, this.duplicates, this.dropped];
+  readonly all: readonly Counter[] = [
+    this.#failures,
+    this.#retries,
+    this.#duplicates,
+    this.#dropped,
+  ];
   owed = noDeltas();
 
   add(d: SelfDeltas): void {
-    if (d.failures) this.failures.inc(d.failures);
-    if (d.retries) this.retries.inc(d.retries);
-    if (d.duplicates) this.duplicates.inc(d.duplicates);
+    if (d.failures) this.#failures.inc(d.failures);
+    if (d.retries) this.#retries.inc(d.retries);
+    if (d.duplicates) this.#duplicates.inc(d.duplicates);
     this.owed.failures += d.failures;
     this.owed.retries += d.retries;
     this.owed.duplicates += d.duplicates;
     for (const [reason, n] of Object.entries(d.dropped) as [DropReason, number][]) {
       if (!n) continue;
-      this.dropped.inc({ reason }, n);
+      this.#dropped.inc({ reason }, n);
       this.owed.dropped[reason] = (this.owed.dropped[reason] ?? 0) + n;
     }
   }

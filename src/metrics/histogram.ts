@@ -52,7 +52,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   readonly type = "histogram" as const;
   readonly upperBounds: readonly number[];
   /** The native buckets' configuration; undefined when they are off. */
-  readonly nativeConfig: NativeConfig | undefined;
+  readonly #nativeConfig: NativeConfig | undefined;
   /**
    * reset() on this instance, and nothing recorded here since: a label-less histogram then
    * shows no series until one is observed, as prom-client's (which drops its zero series).
@@ -62,7 +62,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   constructor(config: HistogramConfiguration<T>) {
     super(config, ["le"]);
     this.upperBounds = Object.freeze(validateBuckets(this.name, config.buckets ?? DEFAULT_BUCKETS));
-    this.nativeConfig = resolveNativeOptions(this.name, config.native);
+    this.#nativeConfig = resolveNativeOptions(this.name, config.native);
     this.register(config.registers);
   }
 
@@ -106,7 +106,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   #emptyEntry(): Pending {
-    const c = this.nativeConfig;
+    const c = this.#nativeConfig;
     return {
       counts: new Array<number>(this.upperBounds.length + 1).fill(0),
       sum: 0,
@@ -138,7 +138,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.histogram(this.name, this.upperBounds, key, e.sum, e.counts, e.n);
-    const max = this.nativeConfig?.maxBuckets ?? 0;
+    const max = this.#nativeConfig?.maxBuckets ?? 0;
     if (e.native !== undefined && !e.native.isEmpty) {
       batch.native(this.name, key, max, e.native.encode(e.sum), 0);
     }

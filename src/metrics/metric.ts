@@ -56,7 +56,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
   readonly help: string;
   readonly labelNames: readonly T[];
   readonly aggregator: Aggregator;
-  protected readonly labelSet: LabelSet<T>;
+  readonly #labelSet: LabelSet<T>;
   /** The series this metric knows in this isolate (bounded by its registry's limits). */
   protected readonly index: SeriesIndex<E, T>;
   readonly #collectFn: CollectFunction | undefined;
@@ -71,8 +71,8 @@ export abstract class Metric<T extends string = string, E = unknown> {
     this.labelNames = validateLabelNames(config.name, config.labelNames, reservedLabels) as T[];
     this.aggregator = config.aggregator ?? "sum";
     this.#collectFn = config.collect;
-    this.labelSet = new LabelSet(this.name, this.labelNames);
-    this.index = new SeriesIndex<E, T>(this.labelSet, (key) => this.#admit(key));
+    this.#labelSet = new LabelSet(this.name, this.labelNames);
+    this.index = new SeriesIndex<E, T>(this.#labelSet, (key) => this.#admit(key));
   }
 
   /**
@@ -277,7 +277,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
 
   /** The key remove(...) names, whether or not this isolate knows the series. */
   protected keyOfArgs(args: readonly unknown[]): string {
-    return this.labelSet.keyOfArgs(args);
+    return this.#labelSet.keyOfArgs(args);
   }
 
   /** Hands the data recorded since the last drain to a flush batch, and forgets it. */

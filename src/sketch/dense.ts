@@ -70,7 +70,7 @@ export class DenseCounts {
     this.#collapsed = false;
   }
 
-  get isEmpty(): boolean {
+  get #isEmpty(): boolean {
     return this.#min > this.#max;
   }
 
@@ -91,7 +91,8 @@ export class DenseCounts {
 
   /** Empties the counts, keeping the array for the next batch. */
   clear(): void {
-    if (!this.isEmpty) this.#counts.fill(0, this.#min - this.#offset, this.#max - this.#offset + 1);
+    if (!this.#isEmpty)
+      this.#counts.fill(0, this.#min - this.#offset, this.#max - this.#offset + 1);
     this.#min = Number.POSITIVE_INFINITY;
     this.#max = Number.NEGATIVE_INFINITY;
     this.#collapsed = false;
@@ -102,7 +103,7 @@ export class DenseCounts {
    * when there is no array and the budget cannot pay for one.
    */
   #makeRoom(index: number): number {
-    if (this.isEmpty) {
+    if (this.#isEmpty) {
       if (this.#counts.length === 0) {
         const length = Math.min(INITIAL_LENGTH, this.#maxSpan);
         if (!this.#budget.reserve(8 * length)) return -1;
