@@ -10,12 +10,12 @@ export const NO_LABELS_KEY = "[]";
 export class LabelSet<T extends string> {
   readonly metric: string;
   readonly names: readonly T[];
-  private readonly known: ReadonlySet<string>;
+  readonly #known: ReadonlySet<string>;
 
   constructor(metric: string, names: readonly T[]) {
     this.metric = metric;
     this.names = names;
-    this.known = new Set(names);
+    this.#known = new Set(names);
   }
 
   keyOf(labels: LabelValues<T>): string {
@@ -33,7 +33,7 @@ export class LabelSet<T extends string> {
   /** Throws prom-client's error when `labels` names a label outside labelNames. */
   checkNames(labels: object): void {
     for (const name in labels) {
-      if (!this.known.has(name)) throw unknownLabel(name, this.names);
+      if (!this.#known.has(name)) throw unknownLabel(name, this.names);
     }
   }
 

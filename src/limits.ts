@@ -10,11 +10,11 @@ export function seriesCost(key: string): number {
 
 export class SeriesLimits {
   readonly maxSeriesPerMetric: number;
-  readonly maxBytes: number;
+  readonly #maxBytes: number;
   /** Longest series key accepted: a key must fit in a request with room to spare. */
-  readonly maxKeyLength: number;
-  private bytes = 0;
-  private readonly onRefused: (updates: number) => void;
+  readonly #maxKeyLength: number;
+  #bytes = 0;
+  readonly #onRefused: (updates: number) => void;
 
   constructor(
     maxSeriesPerMetric: number,
@@ -23,48 +23,48 @@ export class SeriesLimits {
     onRefused: (updates: number) => void = () => {},
   ) {
     this.maxSeriesPerMetric = maxSeriesPerMetric;
-    this.maxBytes = maxBytes;
-    this.maxKeyLength = maxKeyLength;
-    this.onRefused = onRefused;
+    this.#maxBytes = maxBytes;
+    this.#maxKeyLength = maxKeyLength;
+    this.#onRefused = onRefused;
   }
 
   get usedBytes(): number {
-    return this.bytes;
+    return this.#bytes;
   }
 
   /** Reserves room for a new series; false when it does not fit. */
   take(key: string): boolean {
-    if (key.length > this.maxKeyLength) return false;
+    if (key.length > this.#maxKeyLength) return false;
     const cost = seriesCost(key);
-    if (this.bytes + cost > this.maxBytes) return false;
-    this.bytes += cost;
+    if (this.#bytes + cost > this.#maxBytes) return false;
+    this.#bytes += cost;
     return true;
   }
 
   give(key: string): void {
-    this.bytes = Math.max(0, this.bytes - seriesCost(key));
+    this.#bytes = Math.max(0, this.#bytes - seriesCost(key));
   }
 
   /** Reserves memory for pending data (summary sketches) in the same budget; false if full. */
   reserve(bytes: number): boolean {
-    if (this.bytes + bytes > this.maxBytes) return false;
-    this.bytes += bytes;
+    if (this.#bytes + bytes > this.#maxBytes) return false;
+    this.#bytes += bytes;
     return true;
   }
 
   /** Reserves room to grow pending data: only up to half the budget (new series go first). */
   grow(bytes: number): boolean {
-    if (this.bytes + bytes > this.maxBytes / 2) return false;
-    this.bytes += bytes;
+    if (this.#bytes + bytes > this.#maxBytes / 2) return false;
+    this.#bytes += bytes;
     return true;
   }
 
   release(bytes: number): void {
-    this.bytes = Math.max(0, this.bytes - bytes);
+    this.#bytes = Math.max(0, this.#bytes - bytes);
   }
 
   refused(updates: number): void {
-    this.onRefused(updates);
+    this.#onRefused(updates);
   }
 }
 

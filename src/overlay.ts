@@ -17,7 +17,7 @@ interface Hidden {
 }
 
 export class LocalData implements BatchWriter {
-  readonly hidden = new Map<string, Hidden>();
+  readonly #hidden = new Map<string, Hidden>();
   readonly counters = new Map<string, Map<string, number>>();
   readonly histograms = new Map<string, HistogramSeries[]>();
   readonly summaries = new Map<string, Map<string, { count: number; sum: number }>>();
@@ -77,7 +77,7 @@ export class LocalData implements BatchWriter {
   }
 
   remove(_type: SumsType, name: string, _bounds: readonly number[] | undefined, key: string): void {
-    this.hide(name).keys.add(key);
+    this.#hide(name).keys.add(key);
     this.counters.get(name)?.delete(key);
     this.summaries.get(name)?.delete(key);
     this.slices.get(name)?.delete(key);
@@ -90,7 +90,7 @@ export class LocalData implements BatchWriter {
   }
 
   reset(_type: SumsType, name: string): void {
-    this.hide(name).all = true;
+    this.#hide(name).all = true;
     this.counters.delete(name);
     this.histograms.delete(name);
     this.summaries.delete(name);
@@ -98,54 +98,54 @@ export class LocalData implements BatchWriter {
   }
 
   isHidden(name: string, key: string): boolean {
-    const h = this.hidden.get(name);
+    const h = this.#hidden.get(name);
     return h !== undefined && (h.all || h.keys.has(key));
   }
 
-  private hide(name: string): Hidden {
-    let h = this.hidden.get(name);
+  #hide(name: string): Hidden {
+    let h = this.#hidden.get(name);
     if (h === undefined) {
       h = { all: false, keys: new Set() };
-      this.hidden.set(name, h);
+      this.#hidden.set(name, h);
     }
     return h;
   }
 }
 
 export class OverlaySnapshot implements Snapshot {
-  private readonly base: Snapshot;
-  private readonly local: LocalData;
-  private readonly instance: string;
+  readonly #base: Snapshot;
+  readonly #local: LocalData;
+  readonly #instance: string;
 
   /** `instance`: this instance's id, whose stored gauge values the local ones replace. */
   constructor(base: Snapshot, local: LocalData, instance: string) {
-    this.base = base;
-    this.local = local;
-    this.instance = instance;
+    this.#base = base;
+    this.#local = local;
+    this.#instance = instance;
   }
 
   get now(): number {
-    return this.base.now;
+    return this.#base.now;
   }
 
   counter(name: string): ReadonlyMap<string, number> {
-    const out = new Map(this.visible(name, this.base.counter(name)));
-    for (const [k, v] of this.local.counters.get(name) ?? []) out.set(k, (out.get(k) ?? 0) + v);
+    const out = new Map(this.#visible(name, this.#base.counter(name)));
+    for (const [k, v] of this.#local.counters.get(name) ?? []) out.set(k, (out.get(k) ?? 0) + v);
     return out;
   }
 
   histogram(name: string): readonly HistogramSeries[] {
-    const stored = this.base.histogram(name).filter((s) => !this.local.isHidden(name, s.key));
-    return [...stored, ...(this.local.histograms.get(name) ?? [])];
+    const stored = this.#base.histogram(name).filter((s) => !this.#local.isHidden(name, s.key));
+    return [...stored, ...(this.#local.histograms.get(name) ?? [])];
   }
 
   native(name: string): ReadonlyMap<string, string> {
-    return new Map(this.visible(name, this.base.native(name)));
+    return new Map(this.#visible(name, this.#base.native(name)));
   }
 
   summary(name: string): ReadonlyMap<string, { count: number; sum: number }> {
-    const out = new Map(this.visible(name, this.base.summary(name)));
-    for (const [k, v] of this.local.summaries.get(name) ?? []) {
+    const out = new Map(this.#visible(name, this.#base.summary(name)));
+    for (const [k, v] of this.#local.summaries.get(name) ?? []) {
       const prev = out.get(k);
       out.set(k, { count: (prev?.count ?? 0) + v.count, sum: (prev?.sum ?? 0) + v.sum });
     }
@@ -153,21 +153,21 @@ export class OverlaySnapshot implements Snapshot {
   }
 
   sketches(name: string): ReadonlyMap<string, readonly string[]> {
-    const out = new Map(this.visible(name, this.base.sketches(name)));
-    for (const [k, v] of this.local.slices.get(name) ?? [])
+    const out = new Map(this.#visible(name, this.#base.sketches(name)));
+    for (const [k, v] of this.#local.slices.get(name) ?? [])
       out.set(k, [...(out.get(k) ?? []), ...v]);
     return out;
   }
 
   gauge(name: string): readonly GaugeInstance[] {
-    const mine = this.local.gauges.get(name);
-    if (mine === undefined) return this.base.gauge(name);
-    const instance = mine.instance ?? this.instance;
-    const others = this.base.gauge(name).filter((g) => g.instance !== instance);
+    const mine = this.#local.gauges.get(name);
+    if (mine === undefined) return this.#base.gauge(name);
+    const instance = mine.instance ?? this.#instance;
+    const others = this.#base.gauge(name).filter((g) => g.instance !== instance);
     return [...others, { instance, records: mine.records }];
   }
 
-  private visible<V>(name: string, stored: ReadonlyMap<string, V>): [string, V][] {
-    return [...stored].filter(([key]) => !this.local.isHidden(name, key));
+  #visible<V>(name: string, stored: ReadonlyMap<string, V>): [string, V][] {
+    return [...stored].filter(([key]) => !this.#local.isHidden(name, key));
   }
 }

@@ -55,7 +55,7 @@ export interface ReadSource {
 }
 
 export class Reader {
-  private readonly source: ReadSource;
+  readonly #source: ReadSource;
   readonly storeStats: StoreStats = {
     pages: 0,
     replyChars: 0,
@@ -64,7 +64,7 @@ export class Reader {
   };
 
   constructor(source: ReadSource) {
-    this.source = source;
+    this.#source = source;
   }
 
   /**
@@ -72,13 +72,13 @@ export class Reader {
    * values come from get()), with the self-metrics after them when `withSelf`.
    */
   async read(metrics: readonly RegisteredMetric[], withSelf = false): Promise<Scrape> {
-    const store = this.source.store();
+    const store = this.#source.store();
     const ours = metrics.filter((m): m is Metric => m instanceof Metric);
     if (store === undefined && ours.length > 0) throw noRedisError();
     const collecting = ours.filter((m) => m.hasCollect);
     // Each page of the read is raced on its own: a scrape of many pages may take longer than one
     // request's timeout in all.
-    const race = <T>(p: Promise<T>) => withTimeout(p, this.source.timeoutMs, "a scrape");
+    const race = <T>(p: Promise<T>) => withTimeout(p, this.#source.timeoutMs, "a scrape");
     const [stored, customs] = await Promise.all([
       store?.read(race),
       race(Promise.all(metrics.map((m) => (m instanceof Metric ? undefined : m.get())))),
@@ -91,7 +91,7 @@ export class Reader {
       s.largestReplyChars = stored.largestReplyChars;
       s.storedSeries = Object.fromEntries(stored.storedSeries);
     }
-    const snapshot = stored && this.withUnflushed(stored, collecting);
+    const snapshot = stored && this.#withUnflushed(stored, collecting);
     const collected = metrics.map((metric, i): Collected => {
       if (metric instanceof Metric) return { metric, family: metric.family(snapshot!) };
       const custom = customs[i]!;
@@ -100,7 +100,7 @@ export class Reader {
     // Self-metrics show once some instance has written one: a healthy app's exposition is
     // exactly its own metrics, and any failure anywhere makes them appear.
     if (withSelf && stored !== undefined) {
-      for (const m of this.source.selfMetrics) {
+      for (const m of this.#source.selfMetrics) {
         if (stored.counter(m.name).size > 0)
           collected.push({ metric: m, family: m.family(stored) });
       }
@@ -109,10 +109,10 @@ export class Reader {
   }
 
   /** What was read, with the unflushed data of metrics with a collect option on top. */
-  private withUnflushed(stored: Snapshot, collecting: readonly Metric[]): Snapshot {
+  #withUnflushed(stored: Snapshot, collecting: readonly Metric[]): Snapshot {
     if (collecting.length === 0) return stored;
     const local = new LocalData();
     for (const m of collecting) m.peek(local);
-    return new OverlaySnapshot(stored, local, this.source.instanceId());
+    return new OverlaySnapshot(stored, local, this.#source.instanceId());
   }
 }

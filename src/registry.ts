@@ -74,17 +74,17 @@ export class Registry implements MetricHome {
   readonly prefix: string;
   /** The `flushIntervalMs` option as given (undefined: the adapter's default applies). */
   readonly flushIntervalMs: number | undefined;
-  private readonly writer: Writer;
-  private readonly reader: Reader;
+  readonly #writer: Writer;
+  readonly #reader: Reader;
   /** What the store needs of the options: request bound, series TTL and bound. */
-  private readonly settings: StoreSettings;
-  private readonly limits: SeriesLimits;
-  private readonly metricsByName = new Map<string, RegisteredMetric>();
-  private store: RedisStore | undefined;
-  private redis: RedisClient | undefined;
-  private defaultLabels: Record<string, string> = {};
-  private type: RegistryContentType = PROMETHEUS_CONTENT_TYPE;
-  private instance: string | undefined;
+  readonly #settings: StoreSettings;
+  readonly #limits: SeriesLimits;
+  readonly #metricsByName = new Map<string, RegisteredMetric>();
+  #store: RedisStore | undefined;
+  #redis: RedisClient | undefined;
+  #defaultLabels: Record<string, string> = {};
+  #type: RegistryContentType = PROMETHEUS_CONTENT_TYPE;
+  #instance: string | undefined;
 
   /**
    * `new Registry({ redis, prefix, … })`, or prom-client's `new Registry(contentType)` (attach a
@@ -97,7 +97,7 @@ export class Registry implements MetricHome {
       if (!isContentType(optionsOrContentType)) {
         throw new TypeError(`Content type ${optionsOrContentType} is unsupported`);
       }
-      this.type = optionsOrContentType;
+      this.#type = optionsOrContentType;
     }
     const prefix = options.prefix ?? "prom";
     if (!prefix || /[{}]/.test(prefix)) {
@@ -107,83 +107,83 @@ export class Registry implements MetricHome {
     }
     this.prefix = prefix;
     if (options.instanceId !== undefined) validateInstanceId(options.instanceId);
-    this.instance = options.instanceId;
+    this.#instance = options.instanceId;
     if (options.flushIntervalMs !== undefined) {
       checkFlushInterval("flushIntervalMs", options.flushIntervalMs);
     }
     this.flushIntervalMs = options.flushIntervalMs;
     const reliability = resolveReliability(options);
-    this.settings = reliability;
+    this.#settings = reliability;
     const onError = isolated(options.onError ?? reportOnce, () => this.countCallbackError());
-    const store = () => this.store;
+    const store = () => this.#store;
     const instanceId = () => this.instanceId;
-    this.writer = new Writer(
+    this.#writer = new Writer(
       reliability,
       {
         store,
         instanceId,
-        drainables: () => this.ownMetrics(),
+        drainables: () => this.#ownMetrics(),
         // Gauges hold this instance's truth: write all of them again with the next flush.
         lostWrite: () => {
-          for (const m of this.ownMetrics()) m.lostWrite();
+          for (const m of this.#ownMetrics()) m.lostWrite();
         },
       },
       onError,
     );
-    this.reader = new Reader({
+    this.#reader = new Reader({
       store,
       instanceId,
       timeoutMs: reliability.timeoutMs,
-      selfMetrics: this.writer.account.selfMetrics,
+      selfMetrics: this.#writer.account.selfMetrics,
     });
-    this.limits = new SeriesLimits(
+    this.#limits = new SeriesLimits(
       reliability.maxSeriesPerMetric,
       reliability.maxSeriesBytes,
       // a single series must fit in a request with room to spare
       Math.floor(reliability.maxRequestBytes / 4),
-      (n) => this.writer.account.dropped("series_limit", n),
+      (n) => this.#writer.account.dropped("series_limit", n),
     );
     if (options.redis) this.setRedis(options.redis);
   }
 
   /** What flushes did (the same counts the self-metrics carry). */
   get stats(): FlushStats {
-    return this.writer.account.stats;
+    return this.#writer.account.stats;
   }
 
   /** What the last scrape read: how close this prefix is to the store's limits. */
   get storeStats(): StoreStats {
-    return this.reader.storeStats;
+    return this.#reader.storeStats;
   }
 
   /** A callback given to this registry or its adapters threw: swallowed, counted here. */
   countCallbackError(): void {
-    this.writer.account.callbackError();
+    this.#writer.account.callbackError();
   }
 
   /** Attaches (or replaces) the Redis client — the seed's `REGISTRY.set_redis`. */
   setRedis(redis: RedisClient): void {
-    this.redis = redis;
-    this.store = new RedisStore(redis, this.prefix, this.settings);
+    this.#redis = redis;
+    this.#store = new RedisStore(redis, this.prefix, this.#settings);
   }
 
   get hasRedis(): boolean {
-    return this.store !== undefined;
+    return this.#store !== undefined;
   }
 
   get contentType(): RegistryContentType {
-    return this.type;
+    return this.#type;
   }
 
   setContentType(type: string): void {
     if (!isContentType(type)) throw new Error(`Content type ${type} is unsupported`);
-    this.type = type;
+    this.#type = type;
   }
 
   /** This isolate's id in gauge keys (random, made lazily: Workers forbid randomness at startup). */
   get instanceId(): string {
-    this.instance ??= randomId(8);
-    return this.instance;
+    this.#instance ??= randomId(8);
+    return this.#instance;
   }
 
   /**
@@ -194,9 +194,9 @@ export class Registry implements MetricHome {
   registerMetric(metric: RegisteredMetric): void {
     this.checkRegistration(metric);
     const name = nameOf(metric);
-    if (this.metricsByName.get(name) === metric) return;
-    this.metricsByName.set(name, metric);
-    if (metric instanceof Metric) metric.attach(this, this.limits);
+    if (this.#metricsByName.get(name) === metric) return;
+    this.#metricsByName.set(name, metric);
+    if (metric instanceof Metric) metric.attach(this, this.#limits);
   }
 
   /** Throws what registerMetric would throw for `metric`, changing nothing. */
@@ -204,40 +204,40 @@ export class Registry implements MetricHome {
     checkRegistrable(metric);
     if (metric instanceof Metric) metric.checkDestination(this.prefix);
     const name = nameOf(metric);
-    if (this.writer.account.selfMetrics.length > 0 && name.startsWith(SELF_METRIC_PREFIX)) {
+    if (this.#writer.account.selfMetrics.length > 0 && name.startsWith(SELF_METRIC_PREFIX)) {
       throw new Error(
         `prometheus-upstash: Metric names starting with ${SELF_METRIC_PREFIX} are reserved for this library's ` +
           `self-metrics (${name}); pass selfMetrics: false to use them yourself`,
       );
     }
-    const existing = this.metricsByName.get(name);
+    const existing = this.#metricsByName.get(name);
     if (existing !== undefined && existing !== metric) {
       throw new Error(`A metric with the name ${name} has already been registered.`);
     }
     if (existing === undefined) {
       const named = (m: RegisteredMetric) => ({ name: nameOf(m), type: m.type });
-      assertExposable([...this.metricsByName.values()].map(named), named(metric));
+      assertExposable([...this.#metricsByName.values()].map(named), named(metric));
     }
   }
 
   getSingleMetric(name: string): RegisteredMetric | undefined {
-    return this.metricsByName.get(name);
+    return this.#metricsByName.get(name);
   }
 
   getMetricsAsArray(): RegisteredMetric[] {
-    return [...this.metricsByName.values()];
+    return [...this.#metricsByName.values()];
   }
 
   removeSingleMetric(name: string): void {
-    const metric = this.metricsByName.get(name);
-    this.metricsByName.delete(name);
+    const metric = this.#metricsByName.get(name);
+    this.#metricsByName.delete(name);
     if (metric instanceof Metric) metric.detach(this);
   }
 
   clear(): void {
-    for (const m of this.ownMetrics()) m.detach(this);
-    this.metricsByName.clear();
-    this.defaultLabels = {};
+    for (const m of this.#ownMetrics()) m.detach(this);
+    this.#metricsByName.clear();
+    this.#defaultLabels = {};
   }
 
   /**
@@ -258,7 +258,8 @@ export class Registry implements MetricHome {
         );
       }
     }
-    const redis = registers.find((r) => r.redis !== undefined)?.redis;
+    const withRedis = registers.find((r) => r.#redis !== undefined);
+    const redis = withRedis === undefined ? undefined : withRedis.#redis;
     const merged = new Registry({ prefix: first.prefix, ...(redis ? { redis } : {}) });
     merged.setContentType(first.contentType);
     for (const r of registers) for (const m of r.getMetricsAsArray()) merged.registerMetric(m);
@@ -266,12 +267,12 @@ export class Registry implements MetricHome {
   }
 
   setDefaultLabels(labels: Record<string, string | number>): void {
-    this.defaultLabels = validDefaultLabels(labels);
+    this.#defaultLabels = validDefaultLabels(labels);
   }
 
   /** Deletes every metric's stored values for all instances on the next flush. */
   resetMetrics(): void {
-    for (const m of this.metricsByName.values()) m.reset?.();
+    for (const m of this.#metricsByName.values()) m.reset?.();
   }
 
   /**
@@ -285,20 +286,20 @@ export class Registry implements MetricHome {
    * never another request's promise (see flush/schedule.ts).
    */
   flush(options: FlushOptions = {}): Promise<void> {
-    return this.writer.flush(options.intervalMs ?? this.flushIntervalMs ?? 0);
+    return this.#writer.flush(options.intervalMs ?? this.flushIntervalMs ?? 0);
   }
 
-  private *ownMetrics(): Generator<Metric> {
-    for (const m of this.metricsByName.values()) if (m instanceof Metric) yield m;
+  *#ownMetrics(): Generator<Metric> {
+    for (const m of this.#metricsByName.values()) if (m instanceof Metric) yield m;
   }
 
   /** Reads the global values of every metric in one request and renders them. */
-  async metrics(contentType: string = this.type): Promise<string> {
-    const collected = await this.readAll();
+  async metrics(contentType: string = this.#type): Promise<string> {
+    const collected = await this.#readAll();
     return render(
       collected.map((c) => c.family),
       contentType === OPENMETRICS_CONTENT_TYPE ? "openmetrics" : "text",
-      this.defaultLabels,
+      this.#defaultLabels,
     );
   }
 
@@ -308,10 +309,10 @@ export class Registry implements MetricHome {
    * native histogram buckets.
    */
   async metricsProtobuf(): Promise<Uint8Array<ArrayBuffer>> {
-    const collected = await this.readAll();
+    const collected = await this.#readAll();
     return encodeProtobuf(
       collected.map((c) => c.family),
-      this.defaultLabels,
+      this.#defaultLabels,
     );
   }
 
@@ -320,23 +321,23 @@ export class Registry implements MetricHome {
    * included), the default labels, and the Redis server's clock at the read (ms).
    */
   async collectForPush(): Promise<[MetricFamily[], Record<string, string>, number]> {
-    const { collected, serverTimeMs } = await this.reader.read(this.getMetricsAsArray(), true);
-    return [collected.map((c) => c.family), this.defaultLabels, serverTimeMs ?? 0];
+    const { collected, serverTimeMs } = await this.#reader.read(this.getMetricsAsArray(), true);
+    return [collected.map((c) => c.family), this.#defaultLabels, serverTimeMs ?? 0];
   }
 
   /** One metric in the registry's content type, without a final newline (as prom-client). */
   async getSingleMetricAsString(name: string): Promise<string> {
-    const metric = this.metricsByName.get(name);
+    const metric = this.#metricsByName.get(name);
     if (!metric) throw new Error(`No metric named ${name}`);
-    const [collected] = (await this.reader.read([metric])).collected;
-    const om = this.type === OPENMETRICS_CONTENT_TYPE;
-    return renderFamily(collected!.family, om, this.defaultLabels).slice(0, -1);
+    const [collected] = (await this.#reader.read([metric])).collected;
+    const om = this.#type === OPENMETRICS_CONTENT_TYPE;
+    return renderFamily(collected!.family, om, this.#defaultLabels).slice(0, -1);
   }
 
   /** prom-client's JSON shapes (le and quantile as numbers), with global values. */
   async getMetricsAsJSON(): Promise<MetricJSON[]> {
-    const defaults = Object.entries(this.defaultLabels);
-    return (await this.readAll()).map(({ metric, family, custom }) => {
+    const defaults = Object.entries(this.#defaultLabels);
+    return (await this.#readAll()).map(({ metric, family, custom }) => {
       // A custom metric's get() output goes out as it is, as in prom-client.
       const json =
         custom !== undefined
@@ -353,13 +354,13 @@ export class Registry implements MetricHome {
 
   /** The family a scrape renders for one metric (metric.get()). */
   async readMetric(metric: Metric): Promise<MetricFamily> {
-    const [collected] = (await this.reader.read([metric])).collected;
+    const [collected] = (await this.#reader.read([metric])).collected;
     return collected!.family;
   }
 
   /** Every metric's family, and the self-metrics some instance has written. */
-  private async readAll(): Promise<Collected[]> {
-    return (await this.reader.read(this.getMetricsAsArray(), true)).collected;
+  async #readAll(): Promise<Collected[]> {
+    return (await this.#reader.read(this.getMetricsAsArray(), true)).collected;
   }
 }
 

@@ -24,31 +24,31 @@ export interface Series<E> {
 type Node<E> = Map<string, Node<E> | Series<E>>;
 
 export class SeriesIndex<E, T extends string = string> {
-  private readonly labels: LabelSet<T>;
-  private readonly names: readonly T[];
-  private readonly admit: (key: string) => boolean;
-  private root: Node<E> = new Map();
-  private readonly byKey = new Map<string, Series<E>>();
+  readonly #labels: LabelSet<T>;
+  readonly #names: readonly T[];
+  readonly #admit: (key: string) => boolean;
+  #root: Node<E> = new Map();
+  readonly #byKey = new Map<string, Series<E>>();
   /** The series with no label values (inc() without labels), while it lives. */
-  private blankSeries: Series<E> | undefined;
+  #blankSeries: Series<E> | undefined;
   /** Keys of the first labels object that created a series here (for the display order). */
   firstNames: readonly string[] | undefined;
 
   /** `admit(key)` says whether a new series may be created (and counts a refusal itself). */
   constructor(labels: LabelSet<T>, admit: (key: string) => boolean) {
-    this.labels = labels;
-    this.names = labels.names;
-    this.admit = admit;
+    this.#labels = labels;
+    this.#names = labels.names;
+    this.#admit = admit;
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.#byKey.size;
   }
 
   /** The series of a labels object; undefined when a new one is over the bounds. */
   find(labels: LabelValues<T>): Series<E> | undefined {
-    const names = this.names;
-    let node: Node<E> | Series<E> | undefined = this.root;
+    const names = this.#names;
+    let node: Node<E> | Series<E> | undefined = this.#root;
     let given = 0;
     for (let i = 0; i < names.length; i++) {
       const v: unknown = labels[names[i]!];
@@ -59,36 +59,36 @@ export class SeriesIndex<E, T extends string = string> {
       } else if (v === undefined) {
         k = "";
       } else {
-        k = labelValue(this.labels.metric, v);
+        k = labelValue(this.#labels.metric, v);
         given++;
       }
       node = (node as Node<E>).get(k);
       if (node === undefined) {
-        const key = this.labels.keyOf(labels);
+        const key = this.#labels.keyOf(labels);
         this.firstNames ??= Object.keys(labels);
-        return this.create(key);
+        return this.#create(key);
       }
     }
     // Names outside labelNames: counting keys is cheaper than looking each one up, and only a
     // mismatch needs the lookups (which also forgive known keys explicitly set to undefined).
     let count = 0;
     for (const _ in labels) count++;
-    if (count !== given) this.labels.checkNames(labels);
+    if (count !== given) this.#labels.checkNames(labels);
     return names.length === 0 ? this.blank() : (node as Series<E>);
   }
 
   /** The series of prom-client's positional labels("a", "b"). */
-  findValues(values: readonly unknown[]): Series<E> | undefined {
-    const names = this.names;
+  #findValues(values: readonly unknown[]): Series<E> | undefined {
+    const names = this.#names;
     if (values.length !== names.length || names.length === 0) {
-      this.labels.positional(values);
+      this.#labels.positional(values);
       return this.blank();
     }
-    let node: Node<E> | Series<E> | undefined = this.root;
+    let node: Node<E> | Series<E> | undefined = this.#root;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      node = (node as Node<E>).get(typeof v === "string" ? v : labelValue(this.labels.metric, v));
-      if (node === undefined) return this.create(this.labels.keyOfPositional(values));
+      node = (node as Node<E>).get(typeof v === "string" ? v : labelValue(this.#labels.metric, v));
+      if (node === undefined) return this.#create(this.#labels.keyOfPositional(values));
     }
     return node as Series<E>;
   }
@@ -97,40 +97,40 @@ export class SeriesIndex<E, T extends string = string> {
   findArgs(args: readonly unknown[]): Series<E> | undefined {
     const first = args[0];
     if (typeof first === "object" && first !== null) return this.find(first as LabelValues<T>);
-    return this.findValues(args);
+    return this.#findValues(args);
   }
 
   /** The series of a call without labels (every label missing). */
   blank(): Series<E> | undefined {
-    const s = this.blankSeries;
+    const s = this.#blankSeries;
     if (s?.live) return s;
-    const key = this.labels.keyOf({});
-    this.blankSeries = this.byKey.get(key) ?? this.create(key);
-    return this.blankSeries;
+    const key = this.#labels.keyOf({});
+    this.#blankSeries = this.#byKey.get(key) ?? this.#create(key);
+    return this.#blankSeries;
   }
 
   /** The series stored under `key`, created (within the bounds) if it is not known here. */
   ofKey(key: string): Series<E> | undefined {
-    return this.byKey.get(key) ?? this.create(key);
+    return this.#byKey.get(key) ?? this.#create(key);
   }
 
   get(key: string): Series<E> | undefined {
-    return this.byKey.get(key);
+    return this.#byKey.get(key);
   }
 
   all(): IterableIterator<Series<E>> {
-    return this.byKey.values();
+    return this.#byKey.values();
   }
 
   /** Forgets a series; returns it (now dead) if it was known. */
   delete(key: string): Series<E> | undefined {
-    const s = this.byKey.get(key);
+    const s = this.#byKey.get(key);
     if (s === undefined) return undefined;
-    this.byKey.delete(key);
+    this.#byKey.delete(key);
     s.live = false;
-    const values = valuesOfKey(key, this.names.length) ?? [];
+    const values = valuesOfKey(key, this.#names.length) ?? [];
     const path: Node<E>[] = [];
-    let node: Node<E> = this.root;
+    let node: Node<E> = this.#root;
     for (let i = 0; i < values.length - 1; i++) {
       path.push(node);
       node = node.get(values[i]!) as Node<E>;
@@ -146,22 +146,22 @@ export class SeriesIndex<E, T extends string = string> {
 
   /** Forgets every series; returns them (now dead). */
   clear(): Series<E>[] {
-    const all = [...this.byKey.values()];
+    const all = [...this.#byKey.values()];
     for (const s of all) s.live = false;
-    this.byKey.clear();
-    this.root = new Map();
-    this.blankSeries = undefined;
+    this.#byKey.clear();
+    this.#root = new Map();
+    this.#blankSeries = undefined;
     return all;
   }
 
-  private create(key: string): Series<E> | undefined {
-    const known = this.byKey.get(key);
+  #create(key: string): Series<E> | undefined {
+    const known = this.#byKey.get(key);
     if (known !== undefined) return known;
-    if (!this.admit(key)) return undefined;
+    if (!this.#admit(key)) return undefined;
     const s: Series<E> = { key, entry: undefined, live: true, child: undefined };
-    this.byKey.set(key, s);
-    const values = valuesOfKey(key, this.names.length) ?? [];
-    let node = this.root;
+    this.#byKey.set(key, s);
+    const values = valuesOfKey(key, this.#names.length) ?? [];
+    let node = this.#root;
     for (let i = 0; i < values.length - 1; i++) {
       let next = node.get(values[i]!) as Node<E> | undefined;
       if (next === undefined) {

@@ -57,13 +57,9 @@ export interface StackProcess {
 
 /** `npm run local-upstash` (src/dev/cli.ts dev) as a child process; resolves once it printed its URL and token. */
 export async function startStackProcess(): Promise<StackProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(root, "src", "dev", "cli.ts"), "dev"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [join(root, "src", "dev", "cli.ts"), "dev"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   const ready = new Promise<{ url: string; token: string; redisUrl: string }>((resolve, reject) => {

@@ -24,23 +24,23 @@ class Writer {
   out = new Uint8Array(1024);
   at = 0;
 
-  private room(n: number): void {
+  #room(n: number): void {
     if (this.at + n <= this.out.length) return;
     const next = new Uint8Array(Math.max(this.out.length * 2, this.at + n));
     next.set(this.out.subarray(0, this.at));
     this.out = next;
   }
 
-  varint(v: number): void {
-    this.room(8);
+  #varint(v: number): void {
+    this.#room(8);
     for (; v > 127; v = Math.floor(v / 128)) this.out[this.at++] = (v % 128) | 128;
     this.out[this.at++] = v;
   }
 
   /** uint32/uint64/enum (wire type 0). */
   uint(field: number, v: number): void {
-    this.varint(field * 8);
-    this.varint(v);
+    this.#varint(field * 8);
+    this.#varint(v);
   }
 
   /** sint32/sint64: zigzag. */
@@ -50,8 +50,8 @@ class Writer {
 
   /** double (wire type 1, little-endian). */
   double(field: number, v: number): void {
-    this.varint(field * 8 + 1);
-    this.room(8);
+    this.#varint(field * 8 + 1);
+    this.#room(8);
     float64.setFloat64(0, v, true);
     this.out.set(float64Bytes, this.at);
     this.at += 8;
@@ -62,15 +62,15 @@ class Writer {
    * field 0 writes the length and bytes alone (a frame of the delimited stream).
    */
   message(field: number, write: (w: Writer) => void): void {
-    if (field) this.varint(field * 8 + 2);
-    this.room(1);
+    if (field) this.#varint(field * 8 + 2);
+    this.#room(1);
     const start = ++this.at; // one byte kept for the length
     write(this);
     const length = this.at - start;
     let size = 1;
     for (let v = length; v > 127; v = Math.floor(v / 128)) size++;
     if (size > 1) {
-      this.room(size - 1);
+      this.#room(size - 1);
       this.out.copyWithin(start + size - 1, start, this.at);
       this.at += size - 1;
     }
@@ -82,7 +82,7 @@ class Writer {
 
   string(field: number, s: string): void {
     this.message(field, (w) => {
-      w.room(s.length * 3);
+      w.#room(s.length * 3);
       w.at += utf8.encodeInto(s, w.out.subarray(w.at)).written;
     });
   }

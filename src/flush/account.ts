@@ -66,36 +66,41 @@ function counter(name: string, help: string, labelNames: string[] = []): Counter
 
 /** The self-metrics: four counters and what of them no batch carries yet. */
 class SelfMetrics {
-  readonly failures = counter(
+  readonly #failures = counter(
     "flush_failures_total",
     "Flushes that ended with data not written to Redis (kept for the next flush or dropped)",
   );
-  readonly retries = counter(
+  readonly #retries = counter(
     "flush_retries_total",
     "Write requests repeated after a failed or timed-out attempt",
   );
-  readonly duplicates = counter(
+  readonly #duplicates = counter(
     "duplicate_batches_total",
     "Batches Redis had already applied when they were sent again (skipped by sequence number)",
   );
-  readonly dropped = counter(
+  readonly #dropped = counter(
     "dropped_updates_total",
     "Metric updates given up by this library, by reason",
     ["reason"],
   );
-  readonly all: readonly Counter[] = [this.failures, this.retries, this.duplicates, this.dropped];
+  readonly all: readonly Counter[] = [
+    this.#failures,
+    this.#retries,
+    this.#duplicates,
+    this.#dropped,
+  ];
   owed = noDeltas();
 
   add(d: SelfDeltas): void {
-    if (d.failures) this.failures.inc(d.failures);
-    if (d.retries) this.retries.inc(d.retries);
-    if (d.duplicates) this.duplicates.inc(d.duplicates);
+    if (d.failures) this.#failures.inc(d.failures);
+    if (d.retries) this.#retries.inc(d.retries);
+    if (d.duplicates) this.#duplicates.inc(d.duplicates);
     this.owed.failures += d.failures;
     this.owed.retries += d.retries;
     this.owed.duplicates += d.duplicates;
     for (const [reason, n] of Object.entries(d.dropped) as [DropReason, number][]) {
       if (!n) continue;
-      this.dropped.inc({ reason }, n);
+      this.#dropped.inc({ reason }, n);
       this.owed.dropped[reason] = (this.owed.dropped[reason] ?? 0) + n;
     }
   }
@@ -113,15 +118,15 @@ export class FlushAccount {
     unsettledBatches: 0,
     callbackErrors: 0,
   };
-  private readonly self: SelfMetrics | undefined;
+  readonly #self: SelfMetrics | undefined;
 
   constructor(selfMetrics: boolean) {
-    this.self = selfMetrics ? new SelfMetrics() : undefined;
+    this.#self = selfMetrics ? new SelfMetrics() : undefined;
   }
 
   /** The self-metric counters (none when they are off), for scrapes. */
   get selfMetrics(): readonly Counter[] {
-    return this.self?.all ?? [];
+    return this.#self?.all ?? [];
   }
 
   flushed(): void {
@@ -130,22 +135,22 @@ export class FlushAccount {
 
   failed(): void {
     this.stats.failedFlushes++;
-    this.self?.add({ ...noDeltas(), failures: 1 });
+    this.#self?.add({ ...noDeltas(), failures: 1 });
   }
 
   retried(): void {
     this.stats.retries++;
-    this.self?.add({ ...noDeltas(), retries: 1 });
+    this.#self?.add({ ...noDeltas(), retries: 1 });
   }
 
   duplicates(n: number): void {
     this.stats.duplicateBatches += n;
-    if (n > 0) this.self?.add({ ...noDeltas(), duplicates: n });
+    if (n > 0) this.#self?.add({ ...noDeltas(), duplicates: n });
   }
 
   dropped(reason: DropReason, n: number): void {
     this.stats.droppedUpdates += n;
-    if (n > 0) this.self?.add({ ...noDeltas(), dropped: { [reason]: n } });
+    if (n > 0) this.#self?.add({ ...noDeltas(), dropped: { [reason]: n } });
   }
 
   callbackError(): void {
@@ -165,7 +170,7 @@ export class FlushAccount {
    * no update.
    */
   drainSelf(nowMs: number, maxBytes: number): { parts: Part[]; deltas: SelfDeltas } {
-    const self = this.self;
+    const self = this.#self;
     if (self === undefined) return { parts: [], deltas: noDeltas() };
     const deltas = self.owed;
     self.owed = noDeltas();
@@ -179,6 +184,6 @@ export class FlushAccount {
 
   /** A batch carrying these self-metric counts was dropped: owe them again. */
   giveBack(deltas: SelfDeltas): void {
-    this.self?.add(deltas);
+    this.#self?.add(deltas);
   }
 }

@@ -60,26 +60,26 @@ const MIN_CHECK_MS = 10;
 const MAX_CHECK_MS = 1000;
 
 export class WriteSchedule {
-  private readonly write: () => Promise<void>;
-  private readonly clock: ScheduleClock;
+  readonly #write: () => Promise<void>;
+  readonly #clock: ScheduleClock;
   /** Writes started and finished so far; they run one at a time. */
-  private started = 0;
-  private finished = 0;
-  private writing = false;
+  #started = 0;
+  #finished = 0;
+  #writing = false;
   /** When the last write started (ms, the clock's time; a lower bound on the real time). */
-  private lastStartAt = Number.NEGATIVE_INFINITY;
+  #lastStartAt = Number.NEGATIVE_INFINITY;
   /** How long the last write took (ms): when the callers it serves first check on it. */
-  private lastWriteMs = FIRST_WRITE_GUESS_MS;
+  #lastWriteMs = FIRST_WRITE_GUESS_MS;
   /** The write (by number) whose first caller sleeps until it is due, to start it. */
-  private starterFor = 0;
+  #starterFor = 0;
 
   /**
    * `write` sends everything recorded before it is called; it may reject (the rejection reaches
    * the caller that ran it, the others are served all the same).
    */
   constructor(write: () => Promise<void>, clock: ScheduleClock = REAL_CLOCK) {
-    this.write = write;
-    this.clock = clock;
+    this.#write = write;
+    this.#clock = clock;
   }
 
   /**
@@ -89,42 +89,42 @@ export class WriteSchedule {
   async written(intervalMs: number): Promise<void> {
     checkFlushInterval("intervalMs", intervalMs);
     // The next write to start holds everything recorded up to now.
-    const needed = this.started + 1;
+    const needed = this.#started + 1;
     // A clock that went back (NTP, fake timers) never makes the wait longer than the interval.
-    const dueIn = Math.min(intervalMs, this.lastStartAt + intervalMs - this.clock.now());
-    const checkMs = Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, 2 * this.lastWriteMs));
+    const dueIn = Math.min(intervalMs, this.#lastStartAt + intervalMs - this.#clock.now());
+    const checkMs = Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, 2 * this.#lastWriteMs));
     if (dueIn > 0) {
-      if (this.starterFor !== needed) {
-        this.starterFor = needed;
-        await this.clock.sleep(dueIn);
+      if (this.#starterFor !== needed) {
+        this.#starterFor = needed;
+        await this.#clock.sleep(dueIn);
       } else {
         // Someone else starts that write: wake when it should be done.
-        await this.clock.sleep(dueIn + checkMs);
+        await this.#clock.sleep(dueIn + checkMs);
       }
     }
-    for (let wait = checkMs; this.finished < needed; wait = Math.min(2 * wait, MAX_CHECK_MS)) {
+    for (let wait = checkMs; this.#finished < needed; wait = Math.min(2 * wait, MAX_CHECK_MS)) {
       // Nothing under way and ours not started (else it would have finished): it is due now.
-      if (!this.writing) return this.run(intervalMs);
-      await this.clock.sleep(wait);
+      if (!this.#writing) return this.#run(intervalMs);
+      await this.#clock.sleep(wait);
     }
   }
 
-  private async run(intervalMs: number): Promise<void> {
-    this.writing = true;
-    this.started++;
+  async #run(intervalMs: number): Promise<void> {
+    this.#writing = true;
+    this.#started++;
     // A caller that slept until the write was due may read a clock that has not moved since:
     // the due time is the better lower bound then.
     // A due time more than an interval ahead means the clock went back: it bounds nothing then.
-    const now = this.clock.now();
-    const due = this.lastStartAt + intervalMs;
+    const now = this.#clock.now();
+    const due = this.#lastStartAt + intervalMs;
     const startAt = due - now > intervalMs ? now : Math.max(now, due);
-    this.lastStartAt = startAt;
+    this.#lastStartAt = startAt;
     try {
-      await this.write();
+      await this.#write();
     } finally {
-      this.lastWriteMs = Math.max(0, this.clock.now() - startAt);
-      this.writing = false;
-      this.finished = this.started;
+      this.#lastWriteMs = Math.max(0, this.#clock.now() - startAt);
+      this.#writing = false;
+      this.#finished = this.#started;
     }
   }
 }

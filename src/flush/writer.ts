@@ -55,25 +55,25 @@ interface QueuedBatch extends Part {
 export class Writer {
   /** Everything this writer counts: `stats` and the self-metrics. */
   readonly account: FlushAccount;
-  private queue: QueuedBatch[] = [];
-  private readonly unsettled = new Set<QueuedBatch>();
-  private readonly options: ResolvedReliability;
-  private readonly source: WriteSource;
-  private readonly report: (error: unknown) => void;
+  #queue: QueuedBatch[] = [];
+  readonly #unsettled = new Set<QueuedBatch>();
+  readonly #options: ResolvedReliability;
+  readonly #source: WriteSource;
+  readonly #report: (error: unknown) => void;
   /**
    * Random id the batches are numbered under, made on the first write: never user-given and
    * never shared, so two processes given one instance id cannot skip each other's data.
    */
-  private id: string | undefined;
+  #id: string | undefined;
   /** Sequence number of the last batch made; the writer's batches are numbered from 1. */
-  private seq = 0;
+  #seq = 0;
   /** When writes start and whom each one serves; they run one at a time. */
-  private readonly schedule = new WriteSchedule(() => this.write());
+  readonly #schedule = new WriteSchedule(() => this.#write());
 
   constructor(options: ResolvedReliability, source: WriteSource, report: (error: unknown) => void) {
-    this.options = options;
-    this.source = source;
-    this.report = report;
+    this.#options = options;
+    this.#source = source;
+    this.#report = report;
     this.account = new FlushAccount(options.selfMetrics);
   }
 
@@ -82,7 +82,7 @@ export class Writer {
    * schedule.ts for `intervalMs`). Rejects only when there is no Redis client to write to.
    */
   flush(intervalMs: number): Promise<void> {
-    return this.schedule.written(intervalMs);
+    return this.#schedule.written(intervalMs);
   }
 
   /** Counts updates given up outside the queue (series limit). */
@@ -91,11 +91,11 @@ export class Writer {
   }
 
   /** One write: drains the metrics, then sends everything queued. */
-  private async write(): Promise<void> {
-    const store = this.source.store();
+  async #write(): Promise<void> {
+    const store = this.#source.store();
     if (store === undefined) {
       // A configuration error, not a Redis failure: say so loudly, once per flush.
-      const parts = drainAll(this.source.drainables(), "", Date.now(), Number.POSITIVE_INFINITY);
+      const parts = drainAll(this.#source.drainables(), "", Date.now(), Number.POSITIVE_INFINITY);
       if (parts.length === 0) return;
       this.account.dropped(
         "no_redis",
@@ -103,73 +103,80 @@ export class Writer {
       );
       throw noRedisError();
     }
-    this.id ??= randomId(12);
+    this.#id ??= randomId(12);
     const now = Date.now();
-    this.queue = this.queue.filter((b) => !b.landed); // a late answer already applied them
-    const carried = this.queue.length;
+    this.#queue = this.#queue.filter((b) => !b.landed); // a late answer already applied them
+    const carried = this.#queue.length;
     const drained = drainAll(
-      this.source.drainables(),
-      this.source.instanceId(),
+      this.#source.drainables(),
+      this.#source.instanceId(),
       now,
-      this.partBytes,
+      this.#partBytes,
     );
-    for (const part of drained) this.enqueue(part, now);
-    const { parts, deltas } = this.account.drainSelf(now, this.partBytes);
-    for (const [i, part] of parts.entries()) this.enqueue(part, now, i === 0 ? deltas : undefined);
+    for (const part of drained) this.#enqueue(part, now);
+    const { parts, deltas } = this.account.drainSelf(now, this.#partBytes);
+    for (const [i, part] of parts.entries()) this.#enqueue(part, now, i === 0 ? deltas : undefined);
     // What this flush just drained is tried at least once, however large: only batches carried
     // over from failed flushes make room for it. What is left after a failure obeys the bound.
-    this.dropOverflow(now, this.queue.length - carried);
-    if (this.queue.length === 0) return;
+    this.#dropOverflow(now, this.#queue.length - carried);
+    if (this.#queue.length === 0) return;
     this.account.flushed();
-    while (this.queue.length > 0) {
-      const group = this.nextRequest();
-      const outcome = await this.writeWithRetries(store, group, this.id);
+    while (this.#queue.length > 0) {
+      const group = this.#nextRequest();
+      const outcome = await this.#writeWithRetries(store, group, this.#id);
       if (outcome === undefined) {
         this.account.failed();
         break;
       }
-      this.queue.splice(0, group.length);
-      this.countRefused(group, outcome);
-      if (outcome.prune) await this.prune(store);
+      this.#queue.splice(0, group.length);
+      this.#countRefused(group, outcome);
+      if (outcome.prune) await this.#prune(store);
     }
-    this.dropOverflow(Date.now());
+    this.#dropOverflow(Date.now());
   }
 
   /** No scrape prunes: this writer reads every page once, which prunes what has expired. */
-  private async prune(store: RedisStore): Promise<void> {
-    const { timeoutMs } = this.options;
+  async #prune(store: RedisStore): Promise<void> {
+    const { timeoutMs } = this.#options;
     try {
       await store.read((request) => withTimeout(request, timeoutMs, "a prune"));
     } catch (error) {
-      this.report(error);
+      this.#report(error);
     }
   }
 
   /** Bytes of batches one request may carry. */
-  private get partBytes(): number {
-    return this.options.maxRequestBytes - REQUEST_OVERHEAD_BYTES;
+  get #partBytes(): number {
+    return this.#options.maxRequestBytes - REQUEST_OVERHEAD_BYTES;
   }
 
-  private enqueue(part: Part, now: number, self?: SelfDeltas): void {
-    this.queue.push({ ...part, seq: ++this.seq, createdAt: now, self, inFlight: 0, landed: false });
+  #enqueue(part: Part, now: number, self?: SelfDeltas): void {
+    this.#queue.push({
+      ...part,
+      seq: ++this.#seq,
+      createdAt: now,
+      self,
+      inFlight: 0,
+      landed: false,
+    });
   }
 
   /** The oldest batches that fit in one request (at least one), in bytes and series fields. */
-  private nextRequest(): QueuedBatch[] {
+  #nextRequest(): QueuedBatch[] {
     let bytes = 0;
     let fields = 0;
     let n = 0;
-    while (n < this.queue.length) {
-      const next = this.queue[n]!;
-      if (n > 0 && (bytes + next.bytes > this.partBytes || !roomFor(fields, next))) break;
+    while (n < this.#queue.length) {
+      const next = this.#queue[n]!;
+      if (n > 0 && (bytes + next.bytes > this.#partBytes || !roomFor(fields, next))) break;
       bytes += next.bytes;
       fields += next.refusable.size;
       n++;
     }
-    return this.queue.slice(0, n);
+    return this.#queue.slice(0, n);
   }
 
-  private async writeWithRetries(
+  async #writeWithRetries(
     store: RedisStore,
     group: QueuedBatch[],
     id: string,
@@ -177,27 +184,27 @@ export class Writer {
     for (let attempt = 0; ; attempt++) {
       try {
         const outcome = await withTimeout(
-          this.track(group, store.write(group, id)),
-          this.options.timeoutMs,
+          this.#track(group, store.write(group, id)),
+          this.#options.timeoutMs,
           "a flush",
         );
         const duplicates = outcome.applied.filter((a) => !a).length;
         this.account.duplicates(duplicates);
         return outcome;
       } catch (error) {
-        if (attempt >= this.options.retries || isPermanent(error)) {
+        if (attempt >= this.#options.retries || isPermanent(error)) {
           const updates = group.reduce((n, b) => n + b.updates, 0);
-          this.report(flushFailed(attempt + 1, this.queue.length, updates, error));
+          this.#report(flushFailed(attempt + 1, this.#queue.length, updates, error));
           return undefined;
         }
         this.account.retried();
-        await sleep(this.backoff(attempt));
+        await sleep(this.#backoff(attempt));
       }
     }
   }
 
   /** Follows a write to its end, even past our timeout: see the header. */
-  private track(group: QueuedBatch[], request: Promise<WriteOutcome>): Promise<WriteOutcome> {
+  #track(group: QueuedBatch[], request: Promise<WriteOutcome>): Promise<WriteOutcome> {
     for (const b of group) b.inFlight++;
     request
       .then(
@@ -211,7 +218,7 @@ export class Writer {
       .finally(() => {
         for (const b of group) {
           b.inFlight--;
-          if (b.dropped !== undefined && b.inFlight === 0) this.settle(b);
+          if (b.dropped !== undefined && b.inFlight === 0) this.#settle(b);
         }
       });
     return request;
@@ -221,7 +228,7 @@ export class Writer {
    * Fields Redis refused to store — their sum would not be finite, or they are new series past
    * the global bound: their updates are lost. Reported once per write and reason.
    */
-  private countRefused(group: QueuedBatch[], outcome: WriteOutcome): void {
+  #countRefused(group: QueuedBatch[], outcome: WriteOutcome): void {
     const overLimit = new Set<string>();
     let limitUpdates = 0;
     for (const { seq, field, metric, reason } of outcome.refused) {
@@ -232,7 +239,7 @@ export class Writer {
         overLimit.add(metric);
         continue;
       }
-      this.report(
+      this.#report(
         new PrometheusUpstashError(
           "dropped",
           `Redis refused ${updates} update(s) of ${field}: the stored value ` +
@@ -241,7 +248,7 @@ export class Writer {
       );
     }
     if (overLimit.size > 0) {
-      this.report(
+      this.#report(
         new PrometheusUpstashError(
           "dropped",
           `Redis refused new series of ${[...overLimit].join(", ")} (${limitUpdates} update(s)): ` +
@@ -252,53 +259,53 @@ export class Writer {
     }
   }
 
-  private settle(batch: QueuedBatch): void {
-    this.unsettled.delete(batch);
-    this.updateQueued();
-    if (!batch.landed) this.countDrop(batch, batch.dropped!);
+  #settle(batch: QueuedBatch): void {
+    this.#unsettled.delete(batch);
+    this.#updateQueued();
+    if (!batch.landed) this.#countDrop(batch, batch.dropped!);
   }
 
-  private backoff(attempt: number): number {
-    return this.options.backoffMs * 4 ** attempt * (0.5 + Math.random());
+  #backoff(attempt: number): number {
+    return this.#options.backoffMs * 4 ** attempt * (0.5 + Math.random());
   }
 
   /**
    * Drops batches past their age, then the oldest ones over the byte bound; never one of the
    * `spared` first batches counted from the end of the queue (this flush's own).
    */
-  private dropOverflow(now: number, spared = 0): void {
-    let bytes = this.queue.reduce((n, b) => n + b.bytes, 0);
-    while (this.queue.length > spared) {
-      const oldest = this.queue[0]!;
+  #dropOverflow(now: number, spared = 0): void {
+    let bytes = this.#queue.reduce((n, b) => n + b.bytes, 0);
+    while (this.#queue.length > spared) {
+      const oldest = this.#queue[0]!;
       let reason: DropReason;
       if (now - oldest.createdAt > MAX_BATCH_AGE_MS) reason = "too_old";
-      else if (bytes > this.options.maxPendingBytes) reason = "pending_limit";
+      else if (bytes > this.#options.maxPendingBytes) reason = "pending_limit";
       else break;
-      this.queue.shift();
+      this.#queue.shift();
       bytes -= oldest.bytes;
-      this.drop(oldest, reason);
+      this.#drop(oldest, reason);
     }
-    this.updateQueued();
+    this.#updateQueued();
   }
 
-  private drop(batch: QueuedBatch, reason: DropReason): void {
+  #drop(batch: QueuedBatch, reason: DropReason): void {
     if (batch.landed) return;
-    this.source.lostWrite();
+    this.#source.lostWrite();
     if (batch.inFlight > 0) {
       batch.dropped = reason;
       batch.args = []; // only the counts are needed from now on
-      this.unsettled.add(batch);
-      this.updateQueued();
+      this.#unsettled.add(batch);
+      this.#updateQueued();
       return;
     }
-    this.countDrop(batch, reason);
+    this.#countDrop(batch, reason);
   }
 
-  private countDrop(batch: QueuedBatch, reason: DropReason): void {
+  #countDrop(batch: QueuedBatch, reason: DropReason): void {
     this.account.dropped(reason, batch.updates);
     if (batch.self) this.account.giveBack(batch.self);
     if (batch.updates > 0) {
-      this.report(
+      this.#report(
         new PrometheusUpstashError(
           "dropped",
           `dropped ${batch.updates} unwritten metric update(s) (${reason})`,
@@ -307,9 +314,9 @@ export class Writer {
     }
   }
 
-  private updateQueued(): void {
-    const bytes = this.queue.reduce((n, b) => n + b.bytes, 0);
-    this.account.queued(this.queue.length, bytes, this.unsettled.size);
+  #updateQueued(): void {
+    const bytes = this.#queue.reduce((n, b) => n + b.bytes, 0);
+    this.account.queued(this.#queue.length, bytes, this.#unsettled.size);
   }
 }
 

@@ -31,7 +31,7 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    this.add(this.seriesOfCall(labels), this.valueOfCall(labels, value));
+    this.#add(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): CounterChild {
@@ -45,10 +45,10 @@ export class Counter<T extends string = string> extends SumsMetric<T, Pending> {
 
   protected child(series: Series<Pending>): CounterChild {
     const live = this.liveSeries(series);
-    return { inc: (v?: number) => this.add(live(), v) };
+    return { inc: (v?: number) => this.#add(live(), v) };
   }
 
-  private add(s: Series<Pending> | undefined, value: unknown): void {
+  #add(s: Series<Pending> | undefined, value: unknown): void {
     let v = value as number;
     // typeof first: "1" >= 0 is true, and "0" + "1" would concatenate into the batch.
     if (typeof v !== "number" || !(v >= 0 && v < Number.POSITIVE_INFINITY)) v = checked(value);

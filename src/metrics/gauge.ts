@@ -50,19 +50,19 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   readonly aggregate: GaugeAggregate;
   readonly expireMs: number;
   /** Metric calls so far, and removes/resets so far. */
-  private calls = 0;
-  private edits = 0;
+  #calls = 0;
+  #edits = 0;
   /** `calls` and `edits` at the last drain, and when it was (ms). */
-  private drainedCalls = 0;
-  private drainedEdits = 0;
-  private drainedAt = Number.NEGATIVE_INFINITY;
+  #drainedCalls = 0;
+  #drainedEdits = 0;
+  #drainedAt = Number.NEGATIVE_INFINITY;
   /** A batch with the values was given up: write them all again. */
-  private lost = false;
+  #lost = false;
   /**
    * The instance id the values are stored under, fixed at the first drain: registries of one
    * prefix each have their own id, and the same values under two would count twice in a sum.
    */
-  private instance: string | undefined;
+  #instance: string | undefined;
 
   constructor(config: GaugeConfiguration<T>) {
     const aggregate = (config as GaugeConfiguration<T> | undefined)?.aggregate ?? "sum";
@@ -84,21 +84,21 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {
-    this.put(this.seriesOfCall(labels), this.valueOfCall(labels, value));
+    this.#put(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
     const v = this.valueOfCall(labels, value);
-    this.add(this.seriesOfCall(labels), v === undefined ? 1 : v);
+    this.#add(this.seriesOfCall(labels), v === undefined ? 1 : v);
   }
 
   dec(labels?: LabelValues<T> | number, value?: number): void {
     const v = this.valueOfCall(labels, value);
-    this.add(this.seriesOfCall(labels), v === undefined ? -1 : negated(v));
+    this.#add(this.seriesOfCall(labels), v === undefined ? -1 : negated(v));
   }
 
   setToCurrentTime(labels?: LabelValues<T>): void {
-    this.put(
+    this.#put(
       labels === undefined ? this.index.blank() : this.index.find(labels),
       Date.now() / 1000,
     );
@@ -106,7 +106,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
 
   /** Returns a function that sets the gauge to the seconds elapsed. */
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    return this.timer(labels, (s, seconds) => this.put(s, seconds));
+    return this.timer(labels, (s, seconds) => this.#put(s, seconds));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): GaugeChild {
@@ -116,27 +116,27 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
   /** Removes this instance's value of the series. */
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
     this.forgetSeries(this.keyOfArgs(args));
-    this.edits++;
+    this.#edits++;
   }
 
   /** Removes all of this instance's values of this gauge. */
   reset(): void {
     this.forgetAllSeries();
-    this.edits++;
+    this.#edits++;
   }
 
   protected child(series: Series<Value>): GaugeChild {
     const live = this.liveSeries(series);
     return {
-      set: (v: number) => this.put(live(), v),
-      inc: (v = 1) => this.add(live(), v),
-      dec: (v = 1) => this.add(live(), negated(v)),
-      setToCurrentTime: () => this.put(live(), Date.now() / 1000),
-      startTimer: () => childTimer((seconds) => this.put(live(), seconds)),
+      set: (v: number) => this.#put(live(), v),
+      inc: (v = 1) => this.#add(live(), v),
+      dec: (v = 1) => this.#add(live(), negated(v)),
+      setToCurrentTime: () => this.#put(live(), Date.now() / 1000),
+      startTimer: () => childTimer((seconds) => this.#put(live(), seconds)),
     };
   }
 
-  private put(s: Series<Value> | undefined, v: unknown): void {
+  #put(s: Series<Value> | undefined, v: unknown): void {
     if (typeof v !== "number") throw invalidValue(v);
     if (s === undefined) return;
     const e = s.entry;
@@ -145,10 +145,10 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
       e.value = v;
       if (this.aggregate === "last") e.at = Date.now();
     }
-    this.calls++;
+    this.#calls++;
   }
 
-  private add(s: Series<Value> | undefined, v: unknown): void {
+  #add(s: Series<Value> | undefined, v: unknown): void {
     if (typeof v !== "number") throw invalidValue(v, "Delta");
     if (s === undefined) return;
     const e = s.entry;
@@ -157,33 +157,33 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
       e.value += v;
       if (this.aggregate === "last") e.at = Date.now();
     }
-    this.calls++;
+    this.#calls++;
   }
 
   /** True when the values need writing: changes, or a refresh before they expire. */
-  private needsFlush(nowMs: number): boolean {
-    if (this.lost || this.drainedCalls !== this.calls || this.drainedEdits !== this.edits) {
+  #needsFlush(nowMs: number): boolean {
+    if (this.#lost || this.#drainedCalls !== this.#calls || this.#drainedEdits !== this.#edits) {
       return true;
     }
-    return this.index.size > 0 && nowMs - this.drainedAt > this.expireMs / 2;
+    return this.index.size > 0 && nowMs - this.#drainedAt > this.expireMs / 2;
   }
 
   drain(batch: BatchWriter, nowMs: number): void {
-    if (!this.needsFlush(nowMs)) return;
-    this.instance ??= this.homeInstanceId;
-    const updates = this.calls - this.drainedCalls;
-    batch.gauge(this.name, this.expireMs, this.records(), updates, this.instance);
-    this.drainedCalls = this.calls;
-    this.drainedEdits = this.edits;
-    this.drainedAt = nowMs;
-    this.lost = false;
+    if (!this.#needsFlush(nowMs)) return;
+    this.#instance ??= this.homeInstanceId;
+    const updates = this.#calls - this.#drainedCalls;
+    batch.gauge(this.name, this.expireMs, this.#records(), updates, this.#instance);
+    this.#drainedCalls = this.#calls;
+    this.#drainedEdits = this.#edits;
+    this.#drainedAt = nowMs;
+    this.#lost = false;
   }
 
   peek(batch: BatchWriter): void {
-    batch.gauge(this.name, this.expireMs, this.records(), 0, this.instance);
+    batch.gauge(this.name, this.expireMs, this.#records(), 0, this.#instance);
   }
 
-  private records(): GaugeRecord[] {
+  #records(): GaugeRecord[] {
     const last = this.aggregate === "last";
     const records: GaugeRecord[] = [];
     for (const s of this.index.all()) {
@@ -195,7 +195,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
 
   /** A batch with these values was dropped: write them all again with the next flush. */
   override lostWrite(): void {
-    this.lost = true;
+    this.#lost = true;
   }
 
   samples(snapshot: Snapshot): Sample[] {
@@ -211,7 +211,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
           continue;
         }
         const prev = merged.get(key);
-        merged.set(key, prev === undefined ? { value, at } : this.combine(prev, value, at));
+        merged.set(key, prev === undefined ? { value, at } : this.#combine(prev, value, at));
       }
     }
     for (const [key, { value }] of this.inDisplayOrder(merged)) {
@@ -224,7 +224,7 @@ export class Gauge<T extends string = string> extends Metric<T, Value> {
     return samples;
   }
 
-  private combine(prev: Value, value: number, at: number): Value {
+  #combine(prev: Value, value: number, at: number): Value {
     switch (this.aggregate) {
       case "max":
         return value > prev.value ? { value, at } : prev;

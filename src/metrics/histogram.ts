@@ -52,17 +52,17 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   readonly type = "histogram" as const;
   readonly upperBounds: readonly number[];
   /** The native buckets' configuration; undefined when they are off. */
-  readonly nativeConfig: NativeConfig | undefined;
+  readonly #nativeConfig: NativeConfig | undefined;
   /**
    * reset() on this instance, and nothing recorded here since: a label-less histogram then
    * shows no series until one is observed, as prom-client's (which drops its zero series).
    */
-  private cleared = false;
+  #cleared = false;
 
   constructor(config: HistogramConfiguration<T>) {
     super(config, ["le"]);
     this.upperBounds = Object.freeze(validateBuckets(this.name, config.buckets ?? DEFAULT_BUCKETS));
-    this.nativeConfig = resolveNativeOptions(this.name, config.native);
+    this.#nativeConfig = resolveNativeOptions(this.name, config.native);
     this.register(config.registers);
   }
 
@@ -71,7 +71,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    this.record(this.seriesOfCall(labels), this.valueOfCall(labels, value));
+    this.#record(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): HistogramChild {
@@ -80,14 +80,14 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
 
   /** Returns a function that observes the seconds elapsed (labels may be added at the end). */
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    return this.timer(labels, (s, seconds) => this.record(s, seconds));
+    return this.timer(labels, (s, seconds) => this.#record(s, seconds));
   }
 
   /** Makes the series appear with zero counts (prom-client's `zero`). */
   zero(labels: LabelValues<T>): void {
     const s = this.index.find(labels);
-    this.cleared = false;
-    if (s !== undefined) this.entryOf(s, () => this.emptyEntry());
+    this.#cleared = false;
+    if (s !== undefined) this.entryOf(s, () => this.#emptyEntry());
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
@@ -96,17 +96,17 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
 
   override reset(): void {
     super.reset();
-    this.cleared = true;
+    this.#cleared = true;
   }
 
   protected child(series: Series<Pending>): HistogramChild {
     const live = this.liveSeries(series);
-    const observe = (v: number) => this.record(live(), v);
+    const observe = (v: number) => this.#record(live(), v);
     return { observe, startTimer: () => childTimer(observe) };
   }
 
-  private emptyEntry(): Pending {
-    const c = this.nativeConfig;
+  #emptyEntry(): Pending {
+    const c = this.#nativeConfig;
     return {
       counts: new Array<number>(this.upperBounds.length + 1).fill(0),
       sum: 0,
@@ -115,7 +115,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     };
   }
 
-  private record(s: Series<Pending> | undefined, value: unknown): void {
+  #record(s: Series<Pending> | undefined, value: unknown): void {
     if (typeof value !== "number" || !Number.isFinite(value)) throw invalidValue(value);
     if (s === undefined) return;
     const bounds = this.upperBounds;
@@ -123,10 +123,10 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
     while (i < bounds.length && value > bounds[i]!) i++;
     let e = s.entry;
     if (e === undefined) {
-      e = this.emptyEntry();
+      e = this.#emptyEntry();
       s.entry = e;
       this.dirty.push(s);
-      this.cleared = false;
+      this.#cleared = false;
     }
     const sum = e.sum + value;
     if (!Number.isFinite(sum)) throw overflow(this.name, value);
@@ -138,7 +138,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.histogram(this.name, this.upperBounds, key, e.sum, e.counts, e.n);
-    const max = this.nativeConfig?.maxBuckets ?? 0;
+    const max = this.#nativeConfig?.maxBuckets ?? 0;
     if (e.native !== undefined && !e.native.isEmpty) {
       batch.native(this.name, key, max, e.native.encode(e.sum), 0);
     }
@@ -163,7 +163,7 @@ export class Histogram<T extends string = string> extends SumsMetric<T, Pending>
         s.counts[j]! += count;
       });
     }
-    if (series.size === 0 && this.labelNames.length === 0 && !this.cleared) {
+    if (series.size === 0 && this.labelNames.length === 0 && !this.#cleared) {
       series.set(NO_LABELS_KEY, { counts: new Array<number>(bounds.length + 1).fill(0), sum: 0 });
     }
     const samples: Sample[] = [];

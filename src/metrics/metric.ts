@@ -56,13 +56,13 @@ export abstract class Metric<T extends string = string, E = unknown> {
   readonly help: string;
   readonly labelNames: readonly T[];
   readonly aggregator: Aggregator;
-  protected readonly labelSet: LabelSet<T>;
+  readonly #labelSet: LabelSet<T>;
   /** The series this metric knows in this isolate (bounded by its registry's limits). */
   protected readonly index: SeriesIndex<E, T>;
-  private readonly collectFn: CollectFunction | undefined;
-  private limits: SeriesLimits = UNREGISTERED_LIMITS;
+  readonly #collectFn: CollectFunction | undefined;
+  #limits: SeriesLimits = UNREGISTERED_LIMITS;
   /** Registries holding it, in registration order; all of one prefix. */
-  private readonly homes: MetricHome[] = [];
+  readonly #homes: MetricHome[] = [];
 
   constructor(config: MetricConfiguration<T>, reservedLabels: readonly string[] = []) {
     validateMetricConfig(config);
@@ -70,9 +70,9 @@ export abstract class Metric<T extends string = string, E = unknown> {
     this.help = config.help;
     this.labelNames = validateLabelNames(config.name, config.labelNames, reservedLabels) as T[];
     this.aggregator = config.aggregator ?? "sum";
-    this.collectFn = config.collect;
-    this.labelSet = new LabelSet(this.name, this.labelNames);
-    this.index = new SeriesIndex<E, T>(this.labelSet, (key) => this.admit(key));
+    this.#collectFn = config.collect;
+    this.#labelSet = new LabelSet(this.name, this.labelNames);
+    this.index = new SeriesIndex<E, T>(this.#labelSet, (key) => this.#admit(key));
   }
 
   /**
@@ -109,7 +109,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
    */
   protected childOf(args: readonly unknown[]): object {
     const s = this.index.findArgs(args);
-    if (s === undefined) return this.child(this.unknownSeries(args));
+    if (s === undefined) return this.child(this.#unknownSeries(args));
     s.child ??= this.child(s);
     return s.child;
   }
@@ -134,7 +134,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
   }
 
   /** A stand-in for a series the bounds refused: its holder looks it up again on every use. */
-  private unknownSeries(args: readonly unknown[]): Series<E> {
+  #unknownSeries(args: readonly unknown[]): Series<E> {
     return { key: this.keyOfArgs(args), entry: undefined, live: false, child: undefined };
   }
 
@@ -155,32 +155,32 @@ export abstract class Metric<T extends string = string, E = unknown> {
    * the prefix of the registries it is in already (as Registry.merge requires one prefix).
    */
   checkDestination(prefix: string): void {
-    const mine = this.homes[0]?.prefix;
+    const mine = this.#homes[0]?.prefix;
     if (mine !== undefined && mine !== prefix) throw twoDestinations(this.name, [mine, prefix]);
   }
 
   /** Called by every registry that takes this metric. The first one's bounds apply. */
   attach(home: MetricHome, limits: SeriesLimits): void {
-    if (this.homes.includes(home)) return;
+    if (this.#homes.includes(home)) return;
     this.checkDestination(home.prefix);
-    if (this.limits === UNREGISTERED_LIMITS) this.limits = limits;
-    this.homes.push(home);
+    if (this.#limits === UNREGISTERED_LIMITS) this.#limits = limits;
+    this.#homes.push(home);
   }
 
   /** Called by a registry that lets go of this metric (removeSingleMetric, clear). */
   detach(home: MetricHome): void {
-    const i = this.homes.indexOf(home);
-    if (i >= 0) this.homes.splice(i, 1);
+    const i = this.#homes.indexOf(home);
+    if (i >= 0) this.#homes.splice(i, 1);
   }
 
   /** The id gauge values are written under: the first registry's (undefined: in none). */
   protected get homeInstanceId(): string | undefined {
-    return this.homes[0]?.instanceId;
+    return this.#homes[0]?.instanceId;
   }
 
   /** prom-client's get(): this metric's global values, read from its registry's Redis. */
   async get(): Promise<MetricObjectWithValues> {
-    const home = this.homes.find((h) => h.hasRedis) ?? this.homes[0];
+    const home = this.#homes.find((h) => h.hasRedis) ?? this.#homes[0];
     if (home === undefined) {
       throw new Error(
         `prometheus-upstash: ${this.name} is in no registry; get() reads its values from a ` +
@@ -192,11 +192,11 @@ export abstract class Metric<T extends string = string, E = unknown> {
 
   /** Runs the collect option, if any (before a read of this metric on this instance). */
   async runCollect(): Promise<void> {
-    if (this.collectFn !== undefined) await this.collectFn.call(this);
+    if (this.#collectFn !== undefined) await this.#collectFn.call(this);
   }
 
   get hasCollect(): boolean {
-    return this.collectFn !== undefined;
+    return this.#collectFn !== undefined;
   }
 
   /**
@@ -224,7 +224,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
       help: this.help,
       type: this.type,
       labelNames: this.labelNames,
-      order: this.labelOrder(),
+      order: this.#labelOrder(),
       samples: this.samples(snapshot),
     };
   }
@@ -234,7 +234,7 @@ export abstract class Metric<T extends string = string, E = unknown> {
    * first labels object that created a series in this isolate stands for all (positional and
    * label-less calls keep labelNames order, and so does an instance that recorded nothing).
    */
-  private labelOrder(): readonly number[] | undefined {
+  #labelOrder(): readonly number[] | undefined {
     const first = this.index.firstNames;
     if (first === undefined || this.labelNames.length < 2) return undefined;
     const order: number[] = [];
@@ -250,34 +250,34 @@ export abstract class Metric<T extends string = string, E = unknown> {
    * True when a new series may be recorded within the bounds. Otherwise the update is counted
    * as dropped (never thrown): a flood of label values must not break the handler.
    */
-  private admit(key: string): boolean {
-    if (this.index.size < this.limits.maxSeriesPerMetric && this.limits.take(key)) return true;
-    this.limits.refused(1);
+  #admit(key: string): boolean {
+    if (this.index.size < this.#limits.maxSeriesPerMetric && this.#limits.take(key)) return true;
+    this.#limits.refused(1);
     return false;
   }
 
   /** The bounds this metric records within (its first registry's). */
   protected get seriesLimits(): SeriesLimits {
-    return this.limits;
+    return this.#limits;
   }
 
   /** Forgets a series here; it no longer counts against the bounds. */
   protected forgetSeries(key: string): Series<E> | undefined {
     const s = this.index.delete(key);
-    if (s !== undefined) this.limits.give(key);
+    if (s !== undefined) this.#limits.give(key);
     return s;
   }
 
   /** Forgets every series here (reset). */
   protected forgetAllSeries(): Series<E>[] {
     const all = this.index.clear();
-    for (const s of all) this.limits.give(s.key);
+    for (const s of all) this.#limits.give(s.key);
     return all;
   }
 
   /** The key remove(...) names, whether or not this isolate knows the series. */
   protected keyOfArgs(args: readonly unknown[]): string {
-    return this.labelSet.keyOfArgs(args);
+    return this.#labelSet.keyOfArgs(args);
   }
 
   /** Hands the data recorded since the last drain to a flush batch, and forgets it. */

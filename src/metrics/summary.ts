@@ -76,9 +76,9 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
   readonly pruneAgedBuckets: boolean;
   readonly relativeAccuracy: number;
   readonly maxBuckets: number;
-  private readonly mapping: LogMapping;
+  readonly #mapping: LogMapping;
   /** Length of one time slice of the window, in ms. */
-  private readonly sliceMs: number;
+  readonly #sliceMs: number;
 
   constructor(config: SummaryConfiguration<T>) {
     super(config, ["quantile"]);
@@ -99,18 +99,18 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
       );
     }
     this.relativeAccuracy = alpha;
-    this.mapping = new LogMapping(alpha);
+    this.#mapping = new LogMapping(alpha);
     this.maxBuckets = validatePositiveInteger(
       this.name,
       "maxBuckets",
       config.maxBuckets ?? DEFAULT_BUCKET_CAP,
     );
-    this.sliceMs = Math.max(1, Math.round((this.maxAgeSeconds * 1000) / this.ageBuckets));
+    this.#sliceMs = Math.max(1, Math.round((this.maxAgeSeconds * 1000) / this.ageBuckets));
     this.register(config.registers);
   }
 
   observe(labels: LabelValues<T> | number, value?: number): void {
-    this.record(this.seriesOfCall(labels), this.valueOfCall(labels, value));
+    this.#record(this.seriesOfCall(labels), this.valueOfCall(labels, value));
   }
 
   labels(...args: (string | number)[] | [LabelValues<T>]): SummaryChild {
@@ -118,7 +118,7 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
   }
 
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    return this.timer(labels, (s, seconds) => this.record(s, seconds));
+    return this.timer(labels, (s, seconds) => this.#record(s, seconds));
   }
 
   remove(...args: (string | number)[] | [LabelValues<T>]): void {
@@ -127,13 +127,13 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
 
   protected child(series: Series<Pending>): SummaryChild {
     const live = this.liveSeries(series);
-    const observe = (v: number) => this.record(live(), v);
+    const observe = (v: number) => this.#record(live(), v);
     return { observe, startTimer: () => childTimer(observe) };
   }
 
-  private record(s: Series<Pending> | undefined, value: unknown): void {
+  #record(s: Series<Pending> | undefined, value: unknown): void {
     if (typeof value !== "number" || !Number.isFinite(value)) throw invalidValue(value);
-    const tiny = this.mapping.minIndexable;
+    const tiny = this.#mapping.minIndexable;
     if (value <= tiny && value >= -tiny && value !== 0)
       throw tooCloseToZero(this.name, value, tiny);
     if (s === undefined) return;
@@ -145,7 +145,7 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
         limits.refused(1);
         return;
       }
-      e = { sum: 0, sketch: new SketchAccumulator(this.mapping, this.maxBuckets, limits), n: 0 };
+      e = { sum: 0, sketch: new SketchAccumulator(this.#mapping, this.maxBuckets, limits), n: 0 };
       s.entry = e;
       this.dirty.push(s);
     }
@@ -161,7 +161,14 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
 
   protected write(batch: BatchWriter, key: string, e: Pending): void {
     batch.summary(this.name, key, e.sketch.count, e.sum, e.n);
-    batch.sketch(this.name, key, this.sliceMs, this.ageBuckets, this.maxBuckets, e.sketch.tokens());
+    batch.sketch(
+      this.name,
+      key,
+      this.#sliceMs,
+      this.ageBuckets,
+      this.maxBuckets,
+      e.sketch.tokens(),
+    );
   }
 
   /** Drained or dropped: the sketch's memory goes back to the series budget. */
@@ -184,7 +191,7 @@ export class Summary<T extends string = string> extends SumsMetric<T, Pending> {
       for (const tokens of slices.get(key) ?? []) window.addTokens(tokens);
       if (this.pruneAgedBuckets && window.count === 0) continue;
       // Nothing in the window reads 0, as prom-client's empty summary does.
-      const quantiles = window.quantiles(this.mapping, this.percentiles);
+      const quantiles = window.quantiles(this.#mapping, this.percentiles);
       this.percentiles.forEach((p, i) => {
         const q = quantiles[i]!;
         samples.push({

@@ -18,8 +18,8 @@ export abstract class SumsMetric<T extends string, P extends Counted> extends Me
   abstract override readonly type: "counter" | "histogram" | "summary";
   /** Series with a pending entry, in the order they were first touched since the last drain. */
   protected dirty: Series<P>[] = [];
-  private removed: string[] = [];
-  private resetPending = false;
+  #removed: string[] = [];
+  #resetPending = false;
 
   /** Writes one series' pending entry, changing nothing. */
   protected abstract write(batch: BatchWriter, key: string, entry: P): void;
@@ -47,35 +47,35 @@ export abstract class SumsMetric<T extends string, P extends Counted> extends Me
   protected removeSeries(key: string): void {
     const s = this.forgetSeries(key);
     if (s?.entry !== undefined) {
-      this.dropEntry(s);
+      this.#dropEntry(s);
       this.dirty = this.dirty.filter((x) => x !== s);
     }
-    this.removed.push(key);
+    this.#removed.push(key);
   }
 
   /** Deletes every series of this metric for every instance (on the next flush). */
   reset(): void {
-    for (const s of this.forgetAllSeries()) this.dropEntry(s);
+    for (const s of this.forgetAllSeries()) this.#dropEntry(s);
     this.dirty = [];
-    this.removed = [];
-    this.resetPending = true;
+    this.#removed = [];
+    this.#resetPending = true;
   }
 
   drain(batch: BatchWriter): void {
     this.peek(batch);
-    for (const s of this.dirty) this.dropEntry(s);
+    for (const s of this.dirty) this.#dropEntry(s);
     this.dirty = [];
-    this.removed = [];
-    this.resetPending = false;
+    this.#removed = [];
+    this.#resetPending = false;
   }
 
   peek(batch: BatchWriter): void {
-    if (this.resetPending) batch.reset(this.type, this.name);
-    for (const key of this.removed) batch.remove(this.type, this.name, this.bounds, key);
+    if (this.#resetPending) batch.reset(this.type, this.name);
+    for (const key of this.#removed) batch.remove(this.type, this.name, this.bounds, key);
     for (const s of this.dirty) this.write(batch, s.key, s.entry!);
   }
 
-  private dropEntry(s: Series<P>): void {
+  #dropEntry(s: Series<P>): void {
     if (s.entry !== undefined) this.release(s.entry);
     s.entry = undefined;
   }

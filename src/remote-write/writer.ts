@@ -5,10 +5,10 @@
 const utf8 = new TextEncoder();
 
 export class Writer {
-  buf = new Uint8Array(1024);
+  #buf = new Uint8Array(1024);
   pos = 0;
-  private readonly float = new Float64Array(1);
-  private readonly floatBytes = new Uint8Array(this.float.buffer);
+  readonly #float = new Float64Array(1);
+  readonly #floatBytes = new Uint8Array(this.#float.buffer);
 
   reset(): void {
     this.pos = 0;
@@ -16,26 +16,26 @@ export class Writer {
 
   /** The bytes written so far (a view: valid until the next write or reset). */
   view(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    return this.#buf.subarray(0, this.pos);
   }
 
   /** A copy of the bytes written so far. */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.buf.slice(0, this.pos);
+    return this.#buf.slice(0, this.pos);
   }
 
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+  #room(n: number): void {
+    if (this.pos + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const grown = new Uint8Array(size);
-    grown.set(this.buf.subarray(0, this.pos));
-    this.buf = grown;
+    grown.set(this.#buf.subarray(0, this.pos));
+    this.#buf = grown;
   }
 
   varint(v: number): void {
-    this.room(10);
-    const b = this.buf;
+    this.#room(10);
+    const b = this.#buf;
     let p = this.pos;
     for (; v > 127; v = Math.floor(v / 128)) b[p++] = (v % 128) | 128;
     b[p++] = v;
@@ -61,15 +61,15 @@ export class Writer {
   /** double, little-endian (the platform's order: every engine the library runs on is LE). */
   double(field: number, v: number): void {
     this.key(field, 1);
-    this.room(8);
-    this.float[0] = v;
-    this.buf.set(this.floatBytes, this.pos);
+    this.#room(8);
+    this.#float[0] = v;
+    this.#buf.set(this.#floatBytes, this.pos);
     this.pos += 8;
   }
 
   raw(bytes: Uint8Array): void {
-    this.room(bytes.length);
-    this.buf.set(bytes, this.pos);
+    this.#room(bytes.length);
+    this.#buf.set(bytes, this.pos);
     this.pos += bytes.length;
   }
 
@@ -82,16 +82,16 @@ export class Writer {
 
   string(field: number, s: string): void {
     this.key(field, 2);
-    this.text(s);
+    this.#text(s);
   }
 
   /** A string's length and UTF-8 bytes (no key): one pass when it is ASCII, as names are. */
-  text(s: string): void {
+  #text(s: string): void {
     const n = s.length;
     const start = this.pos;
     this.varint(n);
-    this.room(n);
-    const b = this.buf;
+    this.#room(n);
+    const b = this.#buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
@@ -114,18 +114,18 @@ export class Writer {
    */
   pair(field: number, name: string, value: string): void {
     this.key(field, 2);
-    this.room(1);
+    this.#room(1);
     const at = this.pos++;
     this.string(1, name);
     this.string(2, value);
     const length = this.pos - at - 1;
     if (length < 128) {
-      this.buf[at] = length;
+      this.#buf[at] = length;
       return;
     }
     const extra = varintSize(length) - 1;
-    this.room(extra);
-    const b = this.buf;
+    this.#room(extra);
+    const b = this.#buf;
     b.copyWithin(at + 1 + extra, at + 1, this.pos);
     let p = at;
     let v = length;

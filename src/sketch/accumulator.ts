@@ -10,11 +10,11 @@ import { negativeToken, positiveToken, ZERO_TOKEN } from "./fields.ts";
 import type { LogMapping } from "./mapping.ts";
 
 export class SketchAccumulator {
-  private readonly mapping: LogMapping;
+  readonly #mapping: LogMapping;
   /** Each side spans at most `cap` indices: a flush carries at most `cap` buckets per side. */
-  private readonly positive: DenseCounts;
-  private readonly negative: DenseCounts;
-  private zero = 0;
+  readonly #positive: DenseCounts;
+  readonly #negative: DenseCounts;
+  #zero = 0;
   /** Observations since the last drain. */
   count = 0;
 
@@ -24,9 +24,9 @@ export class SketchAccumulator {
     if (!Number.isInteger(cap) || cap < 1) {
       throw new RangeError(`bucket cap must be a positive integer, got ${cap}`);
     }
-    this.mapping = mapping;
-    this.positive = new DenseCounts(cap, budget);
-    this.negative = new DenseCounts(cap, budget);
+    this.#mapping = mapping;
+    this.#positive = new DenseCounts(cap, budget);
+    this.#negative = new DenseCounts(cap, budget);
   }
 
   /**
@@ -34,13 +34,13 @@ export class SketchAccumulator {
    * Throws on NaN; ±Infinity land in the outermost bucket.
    */
   add(value: number): boolean {
-    const mapping = this.mapping;
+    const mapping = this.#mapping;
     if (value > mapping.minIndexable) {
-      if (!this.positive.add(mapping.index(value))) return false;
+      if (!this.#positive.add(mapping.index(value))) return false;
     } else if (value < -mapping.minIndexable) {
-      if (!this.negative.add(mapping.index(-value))) return false;
+      if (!this.#negative.add(mapping.index(-value))) return false;
     } else if (!Number.isNaN(value)) {
-      this.zero++;
+      this.#zero++;
     } else {
       throw new TypeError("cannot observe NaN");
     }
@@ -50,13 +50,13 @@ export class SketchAccumulator {
 
   /** Bytes of budget its bucket arrays hold. */
   get bytes(): number {
-    return this.positive.bytes + this.negative.bytes;
+    return this.#positive.bytes + this.#negative.bytes;
   }
 
   /** Gives its memory back to the budget; the accumulator is not used afterwards. */
   release(): void {
-    this.positive.release();
-    this.negative.release();
+    this.#positive.release();
+    this.#negative.release();
   }
 
   get isEmpty(): boolean {
@@ -65,19 +65,19 @@ export class SketchAccumulator {
 
   /** Number of distinct buckets pending (both sides and the zero count). */
   get bucketCount(): number {
-    return this.positive.size + this.negative.size + (this.zero > 0 ? 1 : 0);
+    return this.#positive.size + this.#negative.size + (this.#zero > 0 ? 1 : 0);
   }
 
   /** The pending buckets as sketch tokens (fields.ts). */
   tokens(): string {
     const out: string[] = [];
-    this.positive.forEach((index, count) => {
+    this.#positive.forEach((index, count) => {
       out.push(positiveToken(index, count));
     });
-    this.negative.forEach((index, count) => {
+    this.#negative.forEach((index, count) => {
       out.push(negativeToken(index, count));
     });
-    if (this.zero > 0) out.push(`${ZERO_TOKEN}:${this.zero}`);
+    if (this.#zero > 0) out.push(`${ZERO_TOKEN}:${this.#zero}`);
     return out.join(" ");
   }
 }

@@ -16,13 +16,13 @@ export class SketchCounts {
   addTokens(tokens: string): this {
     for (const token of tokens.split(" ")) {
       const colon = token.indexOf(":");
-      if (colon > 0) this.addBucket(token.slice(0, colon), Number(token.slice(colon + 1)));
+      if (colon > 0) this.#addBucket(token.slice(0, colon), Number(token.slice(colon + 1)));
     }
     return this;
   }
 
   /** Adds `count` to the bucket a token names ("<i>", "n<i>" or "z"). */
-  addBucket(name: string, count: number): void {
+  #addBucket(name: string, count: number): void {
     if (!(count > 0)) return;
     const first = name.charAt(0);
     if (first === ZERO_TOKEN) {

@@ -24,9 +24,9 @@ export class LogMapping {
   /** Bucket of Number.MAX_VALUE: the highest index this mapping produces. */
   readonly maxIndex: number;
   /** 1 / log2(γ), so that log_γ(v) = log2(v) · multiplier. */
-  private readonly multiplier: number;
+  readonly #multiplier: number;
   /** 2/(1+γ): turns the upper bound γ^i of bucket i into its relative-error midpoint. */
-  private readonly midpointFactor: number;
+  readonly #midpointFactor: number;
 
   constructor(relativeAccuracy: number = DEFAULT_RELATIVE_ACCURACY) {
     if (!(relativeAccuracy > 0 && relativeAccuracy < 1)) {
@@ -36,11 +36,11 @@ export class LogMapping {
     // γ − 1 computed directly, then log1p: more precise than Math.log(γ) for small α.
     const gammaMantissa = (2 * relativeAccuracy) / (1 - relativeAccuracy);
     this.gamma = 1 + gammaMantissa;
-    this.multiplier = (1 / Math.log1p(gammaMantissa)) * Math.LN2;
-    this.midpointFactor = 2 / (1 + this.gamma);
+    this.#multiplier = (1 / Math.log1p(gammaMantissa)) * Math.LN2;
+    this.#midpointFactor = 2 / (1 + this.gamma);
     this.minIndexable = 2 ** -1023 * this.gamma;
     this.maxIndexable = Number.MAX_VALUE;
-    this.maxIndex = Math.ceil(Math.log2(Number.MAX_VALUE) * this.multiplier);
+    this.maxIndex = Math.ceil(Math.log2(Number.MAX_VALUE) * this.#multiplier);
   }
 
   /**
@@ -49,24 +49,24 @@ export class LogMapping {
    */
   index(magnitude: number): number {
     // `+ 0` turns the −0 that ceil gives just below 1 into 0.
-    return Math.min(Math.ceil(Math.log2(magnitude) * this.multiplier), this.maxIndex) + 0;
+    return Math.min(Math.ceil(Math.log2(magnitude) * this.#multiplier), this.maxIndex) + 0;
   }
 
   /** The value that stands for bucket `index`: within α of every value in the bucket. */
   value(index: number): number {
-    const value = 2 ** (index / this.multiplier) * this.midpointFactor;
+    const value = 2 ** (index / this.#multiplier) * this.#midpointFactor;
     if (value < Number.POSITIVE_INFINITY) return value;
     // The top buckets: γ^i overflows, so scale before raising. A midpoint beyond MAX_VALUE
     // becomes MAX_VALUE, which is nearer to every double of the bucket (all ≤ MAX_VALUE, and
     // above MAX_VALUE/(1+α) since the midpoint is (1+α)·γ^(i−1)): still within α.
     return Math.min(
-      2 ** (index / this.multiplier + Math.log2(this.midpointFactor)),
+      2 ** (index / this.#multiplier + Math.log2(this.#midpointFactor)),
       Number.MAX_VALUE,
     );
   }
 
   /** Lower and upper bound of the magnitudes in bucket `index`: (γ^(i−1), γ^i]. */
   bounds(index: number): [lower: number, upper: number] {
-    return [2 ** ((index - 1) / this.multiplier), 2 ** (index / this.multiplier)];
+    return [2 ** ((index - 1) / this.#multiplier), 2 ** (index / this.#multiplier)];
   }
 }
