@@ -79,12 +79,12 @@ export class DecodedSnapshot implements Snapshot {
    * series once per bucket layout it was written under).
    */
   readonly storedSeries = new Map<string, number>();
-  private readonly counters = new Map<string, Map<string, number>>();
-  private readonly histograms = new Map<string, HistogramSeries[]>();
-  private readonly natives = new Map<string, Map<string, string>>();
-  private readonly summaries = new Map<string, Map<string, { count: number; sum: number }>>();
-  private readonly slices = new Map<string, Map<string, string[]>>();
-  private readonly gauges = new Map<string, GaugeInstance[]>();
+  readonly #counters = new Map<string, Map<string, number>>();
+  readonly #histograms = new Map<string, HistogramSeries[]>();
+  readonly #natives = new Map<string, Map<string, string>>();
+  readonly #summaries = new Map<string, Map<string, { count: number; sum: number }>>();
+  readonly #slices = new Map<string, Map<string, string[]>>();
+  readonly #gauges = new Map<string, GaugeInstance[]>();
 
   constructor(now: number, fields: ReadonlyMap<string, string> = EMPTY) {
     this.now = now;
@@ -93,7 +93,7 @@ export class DecodedSnapshot implements Snapshot {
     for (const [field, value] of fields) {
       switch (field.charCodeAt(0)) {
         case COUNTER: // c<name><key>
-          this.addCounter(field, value);
+          this.#addCounter(field, value);
           break;
         case HISTOGRAM: {
           // h<name>#<layout><key>
@@ -113,84 +113,84 @@ export class DecodedSnapshot implements Snapshot {
           layouts.set(field.slice(1), numbers(value));
           break;
         case NATIVE: // n<name><key>
-          this.addNative(field, value);
+          this.#addNative(field, value);
           break;
         case SUMMARY: // s<name><key>
-          this.addSummary(field, value);
+          this.#addSummary(field, value);
           break;
         case SLICE: // q<name><key>#<slice>/<ms>
-          this.addSlice(field, value);
+          this.#addSlice(field, value);
           break;
         case GAUGE: // g<name>#<instance>
-          this.addGauge(field, value);
+          this.#addGauge(field, value);
           break;
       }
     }
     for (const [name, layout, key, value] of pendingHistograms) {
       const [sum = 0, ...counts] = numbers(value);
-      let list = this.histograms.get(name);
+      let list = this.#histograms.get(name);
       if (list === undefined) {
         list = [];
-        this.histograms.set(name, list);
+        this.#histograms.set(name, list);
       }
       list.push({ key, bounds: layouts.get(`${name}${SEP_LAYOUT}${layout}`), sum, counts });
     }
     // What the write script counts against maxStoredSeriesPerMetric, as this scrape found it.
     const count = (name: string, n: number) =>
       this.storedSeries.set(name, (this.storedSeries.get(name) ?? 0) + n);
-    for (const [name, series] of this.counters) count(name, series.size);
-    for (const [name, series] of this.histograms) count(name, series.length);
-    for (const [name, series] of this.summaries) count(name, series.size);
+    for (const [name, series] of this.#counters) count(name, series.size);
+    for (const [name, series] of this.#histograms) count(name, series.length);
+    for (const [name, series] of this.#summaries) count(name, series.size);
   }
 
   counter(name: string): ReadonlyMap<string, number> {
-    return this.counters.get(name) ?? EMPTY;
+    return this.#counters.get(name) ?? EMPTY;
   }
 
   histogram(name: string): readonly HistogramSeries[] {
-    return this.histograms.get(name) ?? NONE;
+    return this.#histograms.get(name) ?? NONE;
   }
 
   native(name: string): ReadonlyMap<string, string> {
-    return this.natives.get(name) ?? EMPTY;
+    return this.#natives.get(name) ?? EMPTY;
   }
 
   summary(name: string): ReadonlyMap<string, { count: number; sum: number }> {
-    return this.summaries.get(name) ?? EMPTY;
+    return this.#summaries.get(name) ?? EMPTY;
   }
 
   sketches(name: string): ReadonlyMap<string, readonly string[]> {
-    return this.slices.get(name) ?? EMPTY;
+    return this.#slices.get(name) ?? EMPTY;
   }
 
   gauge(name: string): readonly GaugeInstance[] {
-    return this.gauges.get(name) ?? NONE;
+    return this.#gauges.get(name) ?? NONE;
   }
 
-  private addCounter(field: string, value: string): void {
+  #addCounter(field: string, value: string): void {
     const cut = field.indexOf("[");
     if (cut < 0) return;
-    inner(this.counters, field.slice(1, cut)).set(field.slice(cut), Number(value));
+    inner(this.#counters, field.slice(1, cut)).set(field.slice(cut), Number(value));
   }
 
-  private addNative(field: string, value: string): void {
+  #addNative(field: string, value: string): void {
     const cut = field.indexOf("[");
-    if (cut > 0) inner(this.natives, field.slice(1, cut)).set(field.slice(cut), value);
+    if (cut > 0) inner(this.#natives, field.slice(1, cut)).set(field.slice(cut), value);
   }
 
-  private addSummary(field: string, value: string): void {
+  #addSummary(field: string, value: string): void {
     const cut = field.indexOf("[");
     if (cut < 0) return;
     const [count = 0, sum = 0] = numbers(value);
-    inner(this.summaries, field.slice(1, cut)).set(field.slice(cut), { count, sum });
+    inner(this.#summaries, field.slice(1, cut)).set(field.slice(cut), { count, sum });
   }
 
-  private addSlice(field: string, value: string): void {
+  #addSlice(field: string, value: string): void {
     const cut = field.indexOf("[");
     const hash = field.lastIndexOf(SEP_LAYOUT);
     const space = value.indexOf(" ");
     if (cut < 0 || hash < cut || space < 0) return;
-    const series = inner(this.slices, field.slice(1, cut));
+    const series = inner(this.#slices, field.slice(1, cut));
     const key = field.slice(cut, hash);
     let list = series.get(key);
     if (list === undefined) {
@@ -200,7 +200,7 @@ export class DecodedSnapshot implements Snapshot {
     list.push(value.slice(space + 1));
   }
 
-  private addGauge(field: string, value: string): void {
+  #addGauge(field: string, value: string): void {
     const hash = field.indexOf(SEP_LAYOUT);
     if (hash < 0) return;
     const name = field.slice(1, hash);
@@ -220,10 +220,10 @@ export class DecodedSnapshot implements Snapshot {
         );
       }
     }
-    let list = this.gauges.get(name);
+    let list = this.#gauges.get(name);
     if (list === undefined) {
       list = [];
-      this.gauges.set(name, list);
+      this.#gauges.set(name, list);
     }
     list.push({ instance: field.slice(hash + 1), records });
   }

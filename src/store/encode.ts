@@ -43,20 +43,20 @@ function emptyPart(): Part {
 
 export class BatchEncoder implements BatchWriter {
   readonly parts: Part[] = [];
-  private current = emptyPart();
+  #current = emptyPart();
   /** Histograms whose bucket layout the current part already declares. */
-  private declared = new Set<string>();
-  private readonly instance: string;
-  private readonly maxBytes: number;
+  #declared = new Set<string>();
+  readonly #instance: string;
+  readonly #maxBytes: number;
 
   /** `maxBytes`: most bytes of one part; an op larger than that goes alone in its part. */
   constructor(instance: string, maxBytes: number) {
-    this.instance = instance;
-    this.maxBytes = maxBytes;
+    this.#instance = instance;
+    this.#maxBytes = maxBytes;
   }
 
   counter(name: string, key: string, delta: number, updates: number): void {
-    this.add(`${F_COUNTER}${name}${key}`, num(delta), updates);
+    this.#add(`${F_COUNTER}${name}${key}`, num(delta), updates);
   }
 
   histogram(
@@ -75,26 +75,29 @@ export class BatchEncoder implements BatchWriter {
     const decl = `${F_LAYOUT}${name}${SEP_LAYOUT}${id}`;
     // Every part that holds series of a layout declares it: any part may be the one that lands.
     const declOp = [OP_SET, decl, text];
-    const declBytes = this.declared.has(decl) ? 0 : argsBytes(declOp);
-    if (this.current.bytes + declBytes + argsBytes(op) > this.maxBytes) this.close();
-    if (!this.declared.has(decl)) {
-      this.op(declOp, 0);
-      this.declared.add(decl);
+    const declBytes = this.#declared.has(decl) ? 0 : argsBytes(declOp);
+    if (this.#current.bytes + declBytes + argsBytes(op) > this.#maxBytes) this.#close();
+    if (!this.#declared.has(decl)) {
+      this.#op(declOp, 0);
+      this.#declared.add(decl);
     }
-    this.op(op, updates, field);
+    this.#op(op, updates, field);
   }
 
   native(name: string, key: string, maxBuckets: number, packed: string, updates: number): void {
     const field = `${F_NATIVE}${name}${key}`;
-    this.op([OP_NATIVE, field, num(maxBuckets), packed], updates, field);
+    this.#op([OP_NATIVE, field, num(maxBuckets), packed], updates, field);
   }
 
   summary(name: string, key: string, count: number, sum: number, updates: number): void {
-    this.add(`${F_SUMMARY}${name}${key}`, `${num(count)} ${num(sum)}`, updates);
+    this.#add(`${F_SUMMARY}${name}${key}`, `${num(count)} ${num(sum)}`, updates);
   }
 
   sketch(name: string, key: string, sliceMs: number, slices: number, cap: number, tokens: string) {
-    this.op([OP_SKETCH, `${F_SLICE}${name}${key}`, num(sliceMs), num(slices), num(cap), tokens], 0);
+    this.#op(
+      [OP_SKETCH, `${F_SLICE}${name}${key}`, num(sliceMs), num(slices), num(cap), tokens],
+      0,
+    );
   }
 
   gauge(
@@ -108,8 +111,13 @@ export class BatchEncoder implements BatchWriter {
     for (const [key, value, at] of records) {
       body += `${body ? "\r" : ""}${num(value)}${at === undefined ? "" : `@${num(at)}`} ${key}`;
     }
-    this.op(
-      [OP_GAUGE, `${F_GAUGE}${name}${SEP_LAYOUT}${instance ?? this.instance}`, num(expireMs), body],
+    this.#op(
+      [
+        OP_GAUGE,
+        `${F_GAUGE}${name}${SEP_LAYOUT}${instance ?? this.#instance}`,
+        num(expireMs),
+        body,
+      ],
       updates,
     );
   }
@@ -120,58 +128,58 @@ export class BatchEncoder implements BatchWriter {
     bounds: readonly number[] | undefined,
     key: string,
   ): void {
-    if (type === "counter") this.op([OP_DELETE, `${F_COUNTER}${name}${key}`], 0);
+    if (type === "counter") this.#op([OP_DELETE, `${F_COUNTER}${name}${key}`], 0);
     else if (type === "histogram") {
-      this.op(
+      this.#op(
         [OP_DELETE, `${F_HISTOGRAM}${name}${SEP_LAYOUT}${layoutOf(bounds ?? []).id}${key}`],
         0,
       );
-      this.op([OP_DELETE, `${F_NATIVE}${name}${key}`], 0);
+      this.#op([OP_DELETE, `${F_NATIVE}${name}${key}`], 0);
     } else {
-      this.op([OP_DELETE, `${F_SUMMARY}${name}${key}`], 0);
-      this.op([OP_RESET_LIVE, `${F_SLICE}${name}${key}${SEP_LAYOUT}`], 0);
+      this.#op([OP_DELETE, `${F_SUMMARY}${name}${key}`], 0);
+      this.#op([OP_RESET_LIVE, `${F_SLICE}${name}${key}${SEP_LAYOUT}`], 0);
     }
   }
 
   reset(type: "counter" | "histogram" | "summary", name: string): void {
-    if (type === "counter") this.op([OP_RESET, `${F_COUNTER}${name}[`], 0);
+    if (type === "counter") this.#op([OP_RESET, `${F_COUNTER}${name}[`], 0);
     else if (type === "histogram") {
-      this.op([OP_RESET, `${F_HISTOGRAM}${name}${SEP_LAYOUT}`], 0);
-      this.op([OP_RESET, `${F_LAYOUT}${name}${SEP_LAYOUT}`], 0);
-      this.op([OP_RESET, `${F_NATIVE}${name}[`], 0);
+      this.#op([OP_RESET, `${F_HISTOGRAM}${name}${SEP_LAYOUT}`], 0);
+      this.#op([OP_RESET, `${F_LAYOUT}${name}${SEP_LAYOUT}`], 0);
+      this.#op([OP_RESET, `${F_NATIVE}${name}[`], 0);
     } else {
-      this.op([OP_RESET, `${F_SUMMARY}${name}[`], 0);
-      this.op([OP_RESET_LIVE, `${F_SLICE}${name}[`], 0);
+      this.#op([OP_RESET, `${F_SUMMARY}${name}[`], 0);
+      this.#op([OP_RESET_LIVE, `${F_SLICE}${name}[`], 0);
     }
   }
 
   /** Closes the last part; `parts` is complete afterwards. */
   finish(): Part[] {
-    this.close();
+    this.#close();
     return this.parts;
   }
 
-  private add(field: string, delta: string, updates: number): void {
-    this.op([OP_ADD, field, delta], updates, field);
+  #add(field: string, delta: string, updates: number): void {
+    this.#op([OP_ADD, field, delta], updates, field);
   }
 
-  private op(args: string[], updates: number, refusable?: string): void {
+  #op(args: string[], updates: number, refusable?: string): void {
     const bytes = argsBytes(args);
     const full =
-      this.current.bytes + bytes > this.maxBytes ||
-      (refusable !== undefined && this.current.refusable.size >= MAX_REQUEST_FIELDS);
-    if (this.current.args.length > 0 && full) this.close();
-    const part = this.current;
+      this.#current.bytes + bytes > this.#maxBytes ||
+      (refusable !== undefined && this.#current.refusable.size >= MAX_REQUEST_FIELDS);
+    if (this.#current.args.length > 0 && full) this.#close();
+    const part = this.#current;
     for (const a of args) part.args.push(a);
     part.bytes += bytes;
     part.updates += updates;
     if (refusable !== undefined) part.refusable.set(refusable, updates);
   }
 
-  private close(): void {
-    if (this.current.args.length > 0) this.parts.push(this.current);
-    this.current = emptyPart();
-    this.declared = new Set();
+  #close(): void {
+    if (this.#current.args.length > 0) this.parts.push(this.#current);
+    this.#current = emptyPart();
+    this.#declared = new Set();
   }
 }
 

@@ -58,32 +58,32 @@ export interface StoredSnapshot extends DecodedSnapshot {
  * take two requests (EVALSHA → NOSCRIPT → EVAL).
  */
 export class RedisStore {
-  private readonly keys: string[];
+  readonly #keys: string[];
   /** The write script for the script parts in use, made again when they change. */
-  private writer: Script;
-  private readonly redis: RedisClient;
-  private readonly reader: Script;
+  #writer: Script;
+  readonly #redis: RedisClient;
+  readonly #reader: Script;
 
-  private readonly settings: StoreSettings;
+  readonly #settings: StoreSettings;
 
   constructor(redis: RedisClient, prefix: string, settings: StoreSettings) {
-    this.keys = keysOf(prefix);
-    this.redis = redis;
-    this.writer = new Script(redis, writeScript());
-    this.reader = new Script(redis, READ_SCRIPT);
-    this.settings = settings;
+    this.#keys = keysOf(prefix);
+    this.#redis = redis;
+    this.#writer = new Script(redis, writeScript());
+    this.#reader = new Script(redis, READ_SCRIPT);
+    this.#settings = settings;
   }
 
   /** Applies each batch at most once, oldest first, in one request. */
   async write(batches: readonly WireBatch[], writer: string): Promise<WriteOutcome> {
-    const args = [String(Date.now()), writer, String(this.settings.maxStoredSeriesPerMetric)];
+    const args = [String(Date.now()), writer, String(this.#settings.maxStoredSeriesPerMetric)];
     for (const b of batches) {
       args.push("b", String(b.seq));
       for (const a of b.args) args.push(a);
     }
     const text = writeScript();
-    if (text !== this.writer.source) this.writer = new Script(this.redis, text);
-    const reply = parseJson(await this.writer.exec(this.keys, args)) as {
+    if (text !== this.#writer.source) this.#writer = new Script(this.#redis, text);
+    const reply = parseJson(await this.#writer.exec(this.#keys, args)) as {
       a?: unknown;
       r?: unknown;
       l?: unknown;
@@ -114,7 +114,7 @@ export class RedisStore {
    * that and for an HSCAN that overshoots), each request raced on its own by `race`.
    */
   async read(race: Race = (r) => r): Promise<StoredSnapshot> {
-    let budget = Math.floor(this.settings.maxRequestBytes * PAGE_SHARE);
+    let budget = Math.floor(this.#settings.maxRequestBytes * PAGE_SHARE);
     const pages = new Pages();
     let shrinks = 0;
     while (!pages.done) {
@@ -128,9 +128,9 @@ export class RedisStore {
       let reply: unknown;
       try {
         reply = await race(
-          this.reader.exec(this.keys, [
+          this.#reader.exec(this.#keys, [
             pages.next,
-            String(this.settings.seriesTtlMs),
+            String(this.#settings.seriesTtlMs),
             String(budget),
             String(count),
             pages.count === 0 ? "" : String(pages.now),
@@ -178,30 +178,30 @@ function parseJson(reply: unknown): unknown {
 }
 
 class Script {
-  private sha: string | undefined;
-  private readonly redis: RedisClient;
+  #sha: string | undefined;
+  readonly #redis: RedisClient;
   readonly source: string;
 
   constructor(redis: RedisClient, source: string) {
-    this.redis = redis;
+    this.#redis = redis;
     this.source = source;
   }
 
   exec(keys: string[], args: string[]): Promise<unknown> {
-    return redisCall(this.redis, () => this.run(keys, args)); // errors by cause (errors.ts)
+    return redisCall(this.#redis, () => this.#run(keys, args)); // errors by cause (errors.ts)
   }
 
-  private async run(keys: string[], args: string[]): Promise<unknown> {
-    if (this.sha === undefined) {
-      const result = await this.redis.eval(this.source, keys, args);
-      this.sha = await sha1Hex(this.source);
+  async #run(keys: string[], args: string[]): Promise<unknown> {
+    if (this.#sha === undefined) {
+      const result = await this.#redis.eval(this.source, keys, args);
+      this.#sha = await sha1Hex(this.source);
       return result;
     }
     try {
-      return await this.redis.evalsha(this.sha, keys, args);
+      return await this.#redis.evalsha(this.#sha, keys, args);
     } catch (error) {
       if (!String((error as Error)?.message).includes("NOSCRIPT")) throw error;
-      return await this.redis.eval(this.source, keys, args);
+      return await this.#redis.eval(this.source, keys, args);
     }
   }
 }
