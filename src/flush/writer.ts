@@ -85,11 +85,6 @@ export class Writer {
     return this.#schedule.written(intervalMs);
   }
 
-  /** Counts updates given up outside the queue (series limit). */
-  countDropped(reason: DropReason, n: number): void {
-    this.account.dropped(reason, n);
-  }
-
   /** One write: drains the metrics, then sends everything queued. */
   async #write(): Promise<void> {
     const store = this.#source.store();

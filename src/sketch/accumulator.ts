@@ -59,10 +59,6 @@ export class SketchAccumulator {
     this.#negative.release();
   }
 
-  get isEmpty(): boolean {
-    return this.count === 0;
-  }
-
   /** Number of distinct buckets pending (both sides and the zero count). */
   get bucketCount(): number {
     return this.#positive.size + this.#negative.size + (this.#zero > 0 ? 1 : 0);
