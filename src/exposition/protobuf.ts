@@ -102,8 +102,13 @@ function span(w: Writer, field: number, offset: number, length: number): void {
   });
 }
 
-/** Spans and deltas of one side; gaps of up to two empty buckets are filled (client_golang). */
-function side(w: Writer, spanField: number, buckets: NativeBuckets["positive"]): void {
+/**
+ * Prometheus' spans and count deltas of one side of native buckets ([index, count] pairs in
+ * index order); gaps of up to two empty buckets are filled, as client_golang does.
+ */
+export function spansAndDeltas(
+  buckets: NativeBuckets["positive"],
+): [spans: [offset: number, length: number][], deltas: number[]] {
   const spans: [offset: number, length: number][] = [];
   const deltas: number[] = [];
   let next = 0;
@@ -123,6 +128,12 @@ function side(w: Writer, spanField: number, buckets: NativeBuckets["positive"]):
     spans[spans.length - 1]![1]++;
     next = index + 1;
   }
+  return [spans, deltas];
+}
+
+/** One side's spans and deltas. */
+function side(w: Writer, spanField: number, buckets: NativeBuckets["positive"]): void {
+  const [spans, deltas] = spansAndDeltas(buckets);
   for (const [offset, length] of spans) span(w, spanField, offset, length);
   for (const d of deltas) w.sint(spanField + 1, d); // *_delta is the field after *_span
 }

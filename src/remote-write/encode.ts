@@ -8,6 +8,7 @@
 // With `native`, a histogram series that has native buckets becomes one native histogram (as
 // Prometheus 2.42 stores it when it scrapes with native histograms on) instead of its classic
 // _bucket/_sum/_count series.
+import { spansAndDeltas } from "../exposition/protobuf.ts";
 import type { MetricFamily, NativeBuckets, Sample } from "../types.ts";
 import { type Plan, planFor, slotValue, type Target } from "./labels.ts";
 import { varintSize, Writer, zigzag } from "./writer.ts";
@@ -181,25 +182,7 @@ function histogram(w: Writer, h: NativeHistogram, timestamp: number): void {
  */
 function side(w: Writer, spanField: number, buckets: NativeBuckets["positive"]): void {
   if (buckets.length === 0) return;
-  const spans: [offset: number, length: number][] = [];
-  const deltas: number[] = [];
-  let next = 0;
-  let previous = 0;
-  for (const [index, n] of buckets) {
-    const gap = index - next;
-    if (spans.length === 0 || gap > 2) spans.push([gap, 0]);
-    else {
-      for (let g = 0; g < gap; g++) {
-        deltas.push(-previous);
-        previous = 0;
-      }
-      spans[spans.length - 1]![1] += gap;
-    }
-    deltas.push(n - previous);
-    previous = n;
-    spans[spans.length - 1]![1]++;
-    next = index + 1;
-  }
+  const [spans, deltas] = spansAndDeltas(buckets);
   for (const [offset, length] of spans) {
     w.key(spanField, 2);
     w.varint(1 + varintSize(zigzag(offset)) + 1 + varintSize(length));
