@@ -293,7 +293,7 @@ export class Registry implements MetricHome {
     for (const m of this.#metricsByName.values()) if (m instanceof Metric) yield m;
   }
 
-  /** Reads the global values of every metric in one request and renders them. */
+  /** Reads the global values of every metric (one request per page of the store) and renders them. */
   async metrics(contentType: string = this.#type): Promise<string> {
     const collected = await this.#readAll();
     return render(
@@ -304,7 +304,7 @@ export class Registry implements MetricHome {
   }
 
   /**
-   * Reads the global values of every metric in one request, in the Prometheus protobuf format
+   * Reads the global values of every metric (one request per page), in the Prometheus protobuf format
    * (`PROTOBUF_CONTENT_TYPE`, delimited MetricFamily messages): the only format that carries
    * native histogram buckets.
    */
