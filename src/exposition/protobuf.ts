@@ -104,13 +104,14 @@ function span(w: Writer, field: number, offset: number, length: number): void {
 
 /**
  * Prometheus' spans and count deltas of one side of native buckets ([index, count] pairs in
- * index order); gaps of up to two empty buckets are filled, as client_golang does.
+ * index order), pushed onto `spans` and `deltas`; gaps of up to two empty buckets are filled,
+ * as client_golang does.
  */
 export function spansAndDeltas(
   buckets: NativeBuckets["positive"],
-): [spans: [offset: number, length: number][], deltas: number[]] {
-  const spans: [offset: number, length: number][] = [];
-  const deltas: number[] = [];
+  spans: [offset: number, length: number][],
+  deltas: number[],
+): void {
   let next = 0;
   let previous = 0;
   for (const [index, n] of buckets) {
@@ -128,12 +129,13 @@ export function spansAndDeltas(
     spans[spans.length - 1]![1]++;
     next = index + 1;
   }
-  return [spans, deltas];
 }
 
 /** One side's spans and deltas. */
 function side(w: Writer, spanField: number, buckets: NativeBuckets["positive"]): void {
-  const [spans, deltas] = spansAndDeltas(buckets);
+  const spans: [number, number][] = [];
+  const deltas: number[] = [];
+  spansAndDeltas(buckets, spans, deltas);
   for (const [offset, length] of spans) span(w, spanField, offset, length);
   for (const d of deltas) w.sint(spanField + 1, d); // *_delta is the field after *_span
 }

@@ -182,7 +182,9 @@ function histogram(w: Writer, h: NativeHistogram, timestamp: number): void {
  */
 function side(w: Writer, spanField: number, buckets: NativeBuckets["positive"]): void {
   if (buckets.length === 0) return;
-  const [spans, deltas] = spansAndDeltas(buckets);
+  const spans: [number, number][] = [];
+  const deltas: number[] = [];
+  spansAndDeltas(buckets, spans, deltas);
   for (const [offset, length] of spans) {
     w.key(spanField, 2);
     w.varint(1 + varintSize(zigzag(offset)) + 1 + varintSize(length));
