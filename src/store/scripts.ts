@@ -29,12 +29,17 @@ import { SHEBANG, WRITE_BODY } from "./lua.generated.ts";
  * parts than a batch needs runs it the same.
  */
 const parts = new Set<string>();
+/** The write script for `parts`, made again only when a part joins (flushes ask every time). */
+let script: string | undefined;
 
 export function useScriptPart(part: string): void {
+  if (parts.has(part)) return;
   parts.add(part);
+  script = undefined;
 }
 
 /** The write script for the parts in use: the shebang first (Upstash reads its flags there). */
 export function writeScript(): string {
-  return [SHEBANG, ...[...parts].sort(), WRITE_BODY].join("\n");
+  script ??= [SHEBANG, ...[...parts].sort(), WRITE_BODY].join("\n");
+  return script;
 }
