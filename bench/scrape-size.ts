@@ -11,9 +11,9 @@
 //
 //   npm run bench -- scrape-size         BENCH_SIZE_SERIES=1000,10000 to pick sizes
 import { Redis } from "@upstash/redis";
-import { HONO_DURATION_BUCKETS } from "../src/adapters/hono.ts";
-import { Counter, Histogram, Registry } from "../src/index.ts";
+import { Registry } from "../src/index.ts";
 import { decodeFamilies } from "../test/helpers/protobuf.ts";
+import { honoMetrics } from "./lib/hono-metrics.ts";
 import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, ratio, writeResults } from "./lib/report.ts";
 import { startBenchStack } from "./lib/stack.ts";
@@ -22,7 +22,6 @@ const SIZES = (process.env["BENCH_SIZE_SERIES"] ?? "1000,10000,100000").split(",
 const WIDE_SIZES = (process.env["BENCH_SIZE_WIDE_SERIES"] ?? "1000,10000,20000")
   .split(",")
   .map(Number);
-const LABELS = ["method", "status", "ok", "route"] as const;
 const UPSTASH_LIMIT = 10_000_000;
 
 const stack = await startBenchStack({ billing: true });
@@ -66,20 +65,7 @@ for (const wide of [false, true]) {
       maxStoredSeriesPerMetric: 0,
       selfMetrics: false,
     });
-    const requests = new Counter({
-      name: "http_requests_total",
-      help: "Total number of HTTP requests",
-      labelNames: LABELS,
-      registers: [registry],
-    });
-    const duration = new Histogram({
-      name: "http_request_duration_seconds",
-      help: "Duration of HTTP requests in seconds",
-      labelNames: LABELS,
-      buckets: HONO_DURATION_BUCKETS,
-      native: true,
-      registers: [registry],
-    });
+    const { requests, duration } = honoMetrics(registry);
     const random = mulberry32(n);
     // Written as many isolates would: a flush per 5,000 label sets.
     for (let i = 0; i < n; i++) {

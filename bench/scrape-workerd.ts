@@ -8,8 +8,8 @@
 // Knobs: BENCH_SCRAPE_WORKERD_SERIES (default 1000,10000), BENCH_SCRAPE_WORKERD_CPU_S (CPU
 // seconds to spend per row, default 3).
 import { Redis } from "@upstash/redis";
-import { HONO_DURATION_BUCKETS } from "../src/adapters/hono.ts";
-import { Counter, Histogram, Registry } from "../src/index.ts";
+import { Registry } from "../src/index.ts";
+import { honoMetrics } from "./lib/hono-metrics.ts";
 import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, writeResults } from "./lib/report.ts";
 import {
@@ -21,7 +21,6 @@ import {
 
 const SERIES = (process.env["BENCH_SCRAPE_WORKERD_SERIES"] ?? "1000,10000").split(",").map(Number);
 const CPU_SECONDS = Number(process.env["BENCH_SCRAPE_WORKERD_CPU_S"] ?? 3);
-const LABELS = ["method", "status", "ok", "route"] as const;
 const OBSERVATIONS = 5;
 
 interface Row {
@@ -49,20 +48,7 @@ async function populate(stack: { url: string; token: string }, n: number): Promi
         throw e;
       },
     });
-    const total = new Counter({
-      name: "http_requests_total",
-      help: "Total number of HTTP requests",
-      labelNames: LABELS,
-      registers: [registry],
-    });
-    const duration = new Histogram({
-      name: "http_request_duration_seconds",
-      help: "Duration of HTTP requests in seconds",
-      labelNames: LABELS,
-      buckets: HONO_DURATION_BUCKETS,
-      native: true,
-      registers: [registry],
-    });
+    const { requests: total, duration } = honoMetrics(registry);
     for (let i = start; i < Math.min(n, start + 5000); i++) {
       const labels = { method: "GET", status: "200", ok: "true", route: `/r/${i}` };
       for (let k = 0; k < OBSERVATIONS; k++) {

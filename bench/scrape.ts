@@ -11,7 +11,8 @@
 import { Redis } from "@upstash/redis";
 import * as prom from "prom-client";
 import { HONO_DURATION_BUCKETS } from "../src/adapters/hono.ts";
-import { Counter, Gauge, Histogram, type RedisClient, Registry } from "../src/index.ts";
+import { Counter, Gauge, type RedisClient, Registry } from "../src/index.ts";
+import { HONO_LABELS, honoMetrics } from "./lib/hono-metrics.ts";
 import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, ratio, writeResults } from "./lib/report.ts";
 import { type BenchStack, startBenchStack } from "./lib/stack.ts";
@@ -169,29 +170,8 @@ interface Row {
   seedBytesPerSeries: number;
 }
 
-const HONO_LABELS = ["method", "status", "ok", "route"] as const;
 /** Observations per label set of the Hono metrics (lognormal latencies, median 50 ms). */
 const HONO_OBSERVATIONS = 5;
-
-/** The Hono middleware's two metrics (its names, labels, buckets and native default). */
-function defineHono(registry: Registry) {
-  return {
-    total: new Counter({
-      name: "http_requests_total",
-      help: "Total number of HTTP requests",
-      labelNames: HONO_LABELS,
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: "http_request_duration_seconds",
-      help: "Duration of HTTP requests in seconds",
-      labelNames: HONO_LABELS,
-      buckets: HONO_DURATION_BUCKETS,
-      native: true,
-      registers: [registry],
-    }),
-  };
-}
 
 interface HonoRow {
   labelSets: number;
@@ -237,7 +217,7 @@ async function honoCpu(stack: BenchStack, n: number): Promise<HonoRow> {
         throw e;
       },
     });
-    const { total, duration } = defineHono(registry);
+    const { requests: total, duration } = honoMetrics(registry);
     for (let i = start; i < Math.min(n, start + 5000); i++) {
       for (let k = 0; k < HONO_OBSERVATIONS; k++) {
         const v = values[i * HONO_OBSERVATIONS + k]!;
@@ -252,10 +232,10 @@ async function honoCpu(stack: BenchStack, n: number): Promise<HonoRow> {
   const recorder = recording(new Redis({ url: stack.url, token: stack.token }));
   // A long timeout: one read of 100k label sets takes seconds in Redis (issue 19).
   const capturing = new Registry({ redis: recorder.client, prefix, timeoutMs: 120_000 });
-  defineHono(capturing);
+  honoMetrics(capturing);
   await capturing.metrics();
   const offline = new Registry({ redis: replaying(recorder.last()), prefix });
-  defineHono(offline);
+  honoMetrics(offline);
   const reps = repetitions(n);
   return {
     labelSets: n,
