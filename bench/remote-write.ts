@@ -23,6 +23,7 @@ import { snappyCompress } from "../src/remote-write/snappy.ts";
 import { bundleWorker } from "../tools/bundle-worker.ts";
 import { printTable, ratio, writeResults } from "./lib/report.ts";
 import { startBenchStack } from "./lib/stack.ts";
+import { median, timeRuns } from "./lib/timing.ts";
 import { startWorkers, workerdCpuSeconds } from "./lib/workers.ts";
 
 const SERIES = (process.env["BENCH_RW_SERIES"] ?? "1000,10000").split(",").map(Number);
@@ -30,20 +31,8 @@ const LABELS = ["shard", "id"] as const;
 const labelsOf = (id: number) => ({ shard: `shard-${id % 16}`, id: `series-${id}` });
 const TARGET = { job: "bench", instance: "global" };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /** Median ms of fn over `n` runs after a warm-up of at least 3 runs and 200 ms. */
-async function timeIt(n: number, fn: () => unknown): Promise<number> {
-  const warmUntil = performance.now() + 200;
-  for (let i = 0; i < 3 || performance.now() < warmUntil; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
+const timeIt = async (n: number, fn: () => unknown) => median(await timeRuns(n, fn, 200));
 
 /** Minified, gzipped bytes of one module bundled alone (what it adds to a Worker). */
 async function bundledGzip(contents: string): Promise<number> {

@@ -17,6 +17,7 @@ import { mulberry32 } from "./lib/prng.ts";
 import { fmt, printTable, ratio, writeResults } from "./lib/report.ts";
 import { type BenchStack, startBenchStack } from "./lib/stack.ts";
 import { barChart } from "./lib/svg.ts";
+import { median, timeRuns } from "./lib/timing.ts";
 
 const SERIES = (process.env["BENCH_SCRAPE_SERIES"] ?? "1000,10000,100000").split(",").map(Number);
 const INSTANCES = [10, 100];
@@ -52,19 +53,6 @@ function defineOurs(registry: Registry) {
       expire: 3600, // the bench must not race the expiry of the values it reads
     }),
   };
-}
-
-async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number[]> {
-  // Warm-up: at least 3 calls and 300 ms, so the first configuration is not the JIT's.
-  const warmUntil = performance.now() + 300;
-  for (let i = 0; i < 3 || performance.now() < warmUntil; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return times;
 }
 
 /**
@@ -107,8 +95,6 @@ function recording(redis: Redis): { client: RedisClient; last: () => unknown } {
   };
   return { client, last };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Sum of MEMORY USAGE (exact: SAMPLES 0) over the keys matching `pattern`. */
 async function memoryOf(
@@ -239,9 +225,9 @@ async function honoCpu(stack: BenchStack, n: number): Promise<HonoRow> {
   const reps = repetitions(n);
   return {
     labelSets: n,
-    textMs: median(await timeIt(reps, () => offline.metrics())),
-    protobufMs: median(await timeIt(reps, () => offline.metricsProtobuf())),
-    promClientMs: median(await timeIt(reps, () => promRegistry.metrics())),
+    textMs: median(await timeRuns(reps, () => offline.metrics())),
+    protobufMs: median(await timeRuns(reps, () => offline.metricsProtobuf())),
+    promClientMs: median(await timeRuns(reps, () => promRegistry.metrics())),
   };
 }
 
@@ -282,7 +268,7 @@ async function main(): Promise<void> {
         if (id % 2 === 0) promCounter.inc(labelsOf(id), id % 97);
         else promGauge.set(labelsOf(id), 1);
       }
-      const promTimes = await timeIt(repetitions(n), () => promRegistry.metrics());
+      const promTimes = await timeRuns(repetitions(n), () => promRegistry.metrics());
 
       for (const instances of INSTANCES) {
         await stack.redis.flushall();
@@ -313,7 +299,7 @@ async function main(): Promise<void> {
         let text = "";
         stack.resetCounts();
         let scrapes = 0;
-        const times = await timeIt(repetitions(n), async () => {
+        const times = await timeRuns(repetitions(n), async () => {
           text = await scraper.metrics();
           scrapes++;
         });
@@ -331,7 +317,7 @@ async function main(): Promise<void> {
         const offline = new Registry({ redis: replaying(recorder.last()), prefix: PREFIX });
         defineOurs(offline);
         if ((await offline.metrics()) !== text) throw new Error("replayed scrape differs");
-        const cpuTimes = await timeIt(repetitions(n), () => offline.metrics());
+        const cpuTimes = await timeRuns(repetitions(n), () => offline.metrics());
         const exposedSamples = text
           .split("\n")
           .filter((l) => l !== "" && !l.startsWith("#")).length;
